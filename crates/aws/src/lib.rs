@@ -1,0 +1,1 @@
+//! bedrock-local-aws (being written).

@@ -1,0 +1,2 @@
+//! bedrock-local: Amazon Bedrock, running locally, with the models inside.
+fn main() {}

@@ -1,0 +1,18 @@
+//! The shared vocabulary of bedrock-local.
+//!
+//! Every other crate speaks these types: the dialects decode provider bodies into a
+//! [`GenerateRequest`], the engine turns it into a stream of [`GenerationEvent`]s, and the
+//! dialects encode those events back into provider bodies. Nothing here does IO, knows
+//! HTTP, or depends on serde: these are in-process types, not wire types.
+
+mod backend;
+mod request;
+
+pub use backend::{
+    BackendError, GenerationStream, InferenceBackend, ModelFiles, ModelLocator, ModelState,
+    ModelStatus, TokenCount,
+};
+pub use request::{
+    ChatMessage, ContentPart, GenerateRequest, GenerationEvent, LocalModelName, Prompt, Role,
+    SamplingParams, StopReason, ToolChoice, ToolSpec, Usage,
+};

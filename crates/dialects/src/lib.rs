@@ -1,0 +1,1 @@
+//! bedrock-local-dialects (being written).

@@ -1,0 +1,1 @@
+//! bedrock-local-engine (being written).

@@ -1,0 +1,1 @@
+//! bedrock-local-facade (being written).

@@ -1,0 +1,1 @@
+//! bedrock-local-registry (being written).
