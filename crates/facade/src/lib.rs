@@ -1,1 +1,34 @@
-//! bedrock-local-facade (being written).
+//! The HTTP face of bedrock-local.
+//!
+//! One axum router serves every Bedrock API on one port. It stays thin: middleware gives each
+//! request an id and a span, [`routes::dispatch`] splits the raw path (then percent-decodes
+//! each segment, so ARNs with `%2F` stay in one segment) and picks a handler; handlers resolve
+//! the model through the registry, decode the body with a dialect, call the
+//! [`InferenceBackend`](bedrock_local_core::InferenceBackend), and encode the answer. Every
+//! error becomes an AWS error in exactly one place, [`error`].
+//!
+//! Must not: link candle, download anything, or know a provider's body format (dialects do).
+
+mod control;
+pub mod error;
+mod health;
+mod middleware;
+mod routes;
+mod runtime;
+mod state;
+
+use axum::Router;
+
+pub use error::ApiError;
+pub use state::{AppState, FacadeConfig};
+
+/// The whole HTTP service.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback(routes::dispatch)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(middleware::request_context))
+        .with_state(state)
+}

@@ -1,0 +1,302 @@
+//! One typed configuration for every command: defaults < config file < environment < flags.
+//!
+//! clap parses flags and environment variables into `Option`s (so an unset value can still
+//! come from the file); [`Config::resolve`] then fills the gaps from the TOML file named by
+//! `--config` / `BEDROCK_LOCAL_CONFIG` and finally from the defaults, which live only here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Deserialize;
+
+/// Options shared by every command that touches models.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// TOML file with any of the settings below (keys in snake_case). Flags and environment
+    /// variables win over it.
+    #[arg(long, env = "BEDROCK_LOCAL_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Where models, caches and state live. Change it to share a model cache between
+    /// checkouts or to put multi-GB weights on another disk. Default: ~/.cache/bedrock-local.
+    #[arg(long, env = "BEDROCK_LOCAL_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// A models.toml replacing the built-in one: add local models or map Bedrock ids to them.
+    #[arg(long, env = "BEDROCK_LOCAL_MODELS", global = true)]
+    pub models_file: Option<PathBuf>,
+
+    /// The local model every Bedrock text model id maps to unless models.toml maps it
+    /// (LocalStack's variable; accepts local names and aliases such as `qwen2.5:0.5b`).
+    #[arg(long, env = "DEFAULT_BEDROCK_MODEL", global = true)]
+    pub default_model: Option<String>,
+
+    /// CPU threads for inference. Default: the CPUs this process may use (container limits
+    /// included).
+    #[arg(long, env = "BEDROCK_LOCAL_THREADS", global = true)]
+    pub threads: Option<usize>,
+
+    /// Upper bound on the context window (prompt + output tokens) of every model; bounds the
+    /// KV cache memory.
+    #[arg(long, env = "BEDROCK_LOCAL_MAX_CONTEXT", global = true)]
+    pub max_context: Option<usize>,
+
+    /// Never download: use only models already in the data dir.
+    #[arg(long, env = "BEDROCK_LOCAL_OFFLINE", global = true)]
+    pub offline: Option<bool>,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Interface to listen on. Use 0.0.0.0 inside a container.
+    #[arg(long, env = "BEDROCK_LOCAL_HOST")]
+    pub host: Option<String>,
+
+    /// Port to listen on (LocalStack's 4566 by default, so `awslocal` works). 0 picks a free
+    /// port and prints it.
+    #[arg(long, env = "BEDROCK_LOCAL_PORT")]
+    pub port: Option<u16>,
+
+    /// LocalStack's listen setting, `HOST:PORT` (first entry of a comma list). Overridden by
+    /// --host/--port.
+    #[arg(long, env = "GATEWAY_LISTEN")]
+    pub gateway_listen: Option<String>,
+
+    /// Load the default model into memory before accepting requests, so the first request
+    /// does not pay the load time (LocalStack's variable).
+    #[arg(long, env = "BEDROCK_PREWARM")]
+    pub prewarm: Option<bool>,
+
+    /// Comma-separated local models to download at start (LocalStack's variable). The default
+    /// model is always pulled.
+    #[arg(long, env = "BEDROCK_PULL_MODELS", value_delimiter = ',')]
+    pub pull_models: Option<Vec<String>>,
+
+    /// Requests that may wait for a model before new ones get ThrottlingException (429).
+    #[arg(long, env = "BEDROCK_LOCAL_QUEUE_CAPACITY")]
+    pub queue_capacity: Option<usize>,
+
+    /// Largest request body accepted, in bytes (Bedrock's InvokeModel limit is 25,000,000).
+    #[arg(long, env = "BEDROCK_LOCAL_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Region used in ARNs when a request carries none.
+    #[arg(long, env = "AWS_DEFAULT_REGION")]
+    pub region: Option<String>,
+
+    /// Reject bare ids of models that real Bedrock serves only through inference profiles,
+    /// with Bedrock's own error (off by default: local users want bare ids to work).
+    #[arg(long, env = "BEDROCK_LOCAL_STRICT_PROFILES")]
+    pub strict_profiles: Option<bool>,
+}
+
+/// Settings read from the `--config` file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    models_file: Option<PathBuf>,
+    default_model: Option<String>,
+    threads: Option<usize>,
+    max_context: Option<usize>,
+    offline: Option<bool>,
+    host: Option<String>,
+    port: Option<u16>,
+    prewarm: Option<bool>,
+    pull_models: Option<Vec<String>>,
+    queue_capacity: Option<usize>,
+    max_body_bytes: Option<usize>,
+    region: Option<String>,
+    strict_profiles: Option<bool>,
+}
+
+/// The resolved settings of the model-related options.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub models_file: Option<PathBuf>,
+    pub default_model: Option<String>,
+    pub threads: Option<usize>,
+    pub max_context: usize,
+    pub offline: bool,
+}
+
+/// The resolved settings of `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub prewarm: bool,
+    pub pull_models: Vec<String>,
+    pub queue_capacity: usize,
+    pub max_body_bytes: usize,
+    pub region: String,
+    pub strict_profiles: bool,
+}
+
+/// Default context bound: enough for real conversations, a small KV cache (~100 MB for Qwen).
+pub const DEFAULT_MAX_CONTEXT: usize = 8192;
+const DEFAULT_PORT: u16 = 4566;
+
+fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml_from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+fn toml_from_str(text: &str) -> anyhow::Result<FileConfig> {
+    Ok(toml::from_str(text)?)
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".cache").join("bedrock-local");
+    }
+    PathBuf::from(".bedrock-local")
+}
+
+impl Config {
+    /// Merges flags/env (already in `args`) over the file over the defaults.
+    pub fn resolve(args: &CommonArgs) -> anyhow::Result<(Self, FileLayer)> {
+        let file = read_file(args.config.as_deref())?;
+        let config = Config {
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir.clone())
+                .unwrap_or_else(default_data_dir),
+            models_file: args.models_file.clone().or(file.models_file.clone()),
+            default_model: args
+                .default_model
+                .clone()
+                .or(file.default_model.clone())
+                .filter(|s| !s.trim().is_empty()),
+            threads: args.threads.or(file.threads).filter(|t| *t > 0),
+            max_context: args
+                .max_context
+                .or(file.max_context)
+                .unwrap_or(DEFAULT_MAX_CONTEXT),
+            offline: args.offline.or(file.offline).unwrap_or(false),
+        };
+        if config.max_context < 16 {
+            bail!("max_context must be at least 16 tokens");
+        }
+        Ok((config, FileLayer(file)))
+    }
+}
+
+/// The config file's values, kept for the command-specific settings.
+pub struct FileLayer(FileConfig);
+
+impl ServeConfig {
+    /// Merges `serve`'s flags/env over the file over the defaults.
+    pub fn resolve(args: &ServeArgs, file: &FileLayer) -> anyhow::Result<Self> {
+        let file = &file.0;
+        let (mut host, mut port) = ("127.0.0.1".to_string(), DEFAULT_PORT);
+        if let Some(listen) = args.gateway_listen.as_deref() {
+            let first = listen.split(',').next().unwrap_or("").trim();
+            if !first.is_empty() {
+                let (h, p) = first
+                    .rsplit_once(':')
+                    .with_context(|| format!("GATEWAY_LISTEN {first:?} is not HOST:PORT"))?;
+                if !h.is_empty() {
+                    host = h.trim_matches(['[', ']']).to_string();
+                }
+                port = p
+                    .parse()
+                    .with_context(|| format!("GATEWAY_LISTEN port {p:?} is not a number"))?;
+            }
+        }
+        if let Some(h) = args.host.clone().or(file.host.clone()) {
+            host = h;
+        }
+        if let Some(p) = args.port.or(file.port) {
+            port = p;
+        }
+        let ip: std::net::IpAddr = host
+            .parse()
+            .or_else(|_| {
+                if host == "localhost" {
+                    Ok("127.0.0.1".parse()?)
+                } else {
+                    Err(anyhow::anyhow!("host {host:?} is not an IP address"))
+                }
+            })
+            .context("invalid --host")?;
+        Ok(ServeConfig {
+            listen: SocketAddr::new(ip, port),
+            prewarm: args.prewarm.or(file.prewarm).unwrap_or(false),
+            pull_models: args
+                .pull_models
+                .clone()
+                .or(file.pull_models.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            queue_capacity: args.queue_capacity.or(file.queue_capacity).unwrap_or(64),
+            max_body_bytes: args
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(25_000_000),
+            region: args
+                .region
+                .clone()
+                .or(file.region.clone())
+                .unwrap_or_else(|| "us-east-1".to_string()),
+            strict_profiles: args.strict_profiles.or(file.strict_profiles).unwrap_or(false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args() -> ServeArgs {
+        ServeArgs {
+            host: None,
+            port: None,
+            gateway_listen: None,
+            prewarm: None,
+            pull_models: None,
+            queue_capacity: None,
+            max_body_bytes: None,
+            region: None,
+            strict_profiles: None,
+        }
+    }
+
+    #[test]
+    fn gateway_listen_is_honoured_and_flags_win() {
+        let mut args = serve_args();
+        args.gateway_listen = Some("0.0.0.0:4567,0.0.0.0:443".into());
+        let c = ServeConfig::resolve(&args, &FileLayer(FileConfig::default())).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:4567");
+        args.port = Some(9000);
+        let c = ServeConfig::resolve(&args, &FileLayer(FileConfig::default())).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn defaults_are_localstack_compatible() {
+        let c = ServeConfig::resolve(&serve_args(), &FileLayer(FileConfig::default())).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:4566");
+        assert!(!c.prewarm);
+    }
+
+    #[test]
+    fn file_values_fill_gaps_and_unknown_keys_fail() {
+        let file = toml_from_str("port = 1234\nprewarm = true").unwrap();
+        let c = ServeConfig::resolve(&serve_args(), &FileLayer(file)).unwrap();
+        assert_eq!(c.listen.port(), 1234);
+        assert!(c.prewarm);
+        assert!(toml_from_str("prot = 1").is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! `serve`: pull the default model, build engine + facade, listen.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use bedrock_local_core::{InferenceBackend, LocalModelName, ModelLocator};
+use bedrock_local_engine::{Engine, EngineConfig};
+use bedrock_local_facade::{AppState, FacadeConfig};
+
+use crate::config::{Config, ServeConfig};
+
+/// Runs the server until Ctrl-C / SIGTERM.
+pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
+    let registry = crate::models::registry(&config, serve.strict_profiles)?;
+    let default = LocalModelName::new(registry.default_text_model().to_string());
+    tracing::info!(
+        listen = %serve.listen,
+        data_dir = %config.data_dir.display(),
+        default_model = %default,
+        threads = ?config.threads,
+        max_context = config.max_context,
+        "starting bedrock-local"
+    );
+
+    // The default model (and BEDROCK_PULL_MODELS) are on disk and verified before we listen,
+    // so the first request never waits for a download.
+    let mut to_pull = vec![default.clone()];
+    for name in &serve.pull_models {
+        let local = registry
+            .resolve(name)
+            .with_context(|| format!("BEDROCK_PULL_MODELS entry {name:?}"))?
+            .local;
+        if !to_pull.contains(&local) {
+            to_pull.push(local);
+        }
+    }
+    {
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            for name in to_pull {
+                let progress = bedrock_local_registry::progress_for_stderr();
+                registry
+                    .pull(&name, progress.as_ref())
+                    .with_context(|| format!("pulling {name}"))?;
+            }
+            Ok(())
+        })
+        .await??;
+    }
+
+    let text_models = registry
+        .local_models()
+        .into_iter()
+        .filter(|m| m.task == bedrock_local_registry::Task::Text)
+        .map(|m| m.name)
+        .collect();
+    let locator: Arc<dyn ModelLocator> = registry.clone();
+    let engine = Engine::new(
+        locator,
+        text_models,
+        EngineConfig {
+            threads: config.threads,
+            max_context: config.max_context,
+            queue_capacity: serve.queue_capacity,
+        },
+    );
+    let backend: Arc<dyn InferenceBackend> = Arc::new(engine);
+    if serve.prewarm {
+        let backend = backend.clone();
+        let name = default.clone();
+        tokio::task::spawn_blocking(move || backend.load(&name))
+            .await?
+            .with_context(|| format!("loading {default}"))?;
+    }
+
+    let state = AppState::new(
+        backend,
+        registry,
+        FacadeConfig {
+            region: serve.region.clone(),
+            max_body_bytes: serve.max_body_bytes,
+            ..FacadeConfig::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(serve.listen)
+        .await
+        .with_context(|| format!("binding {}", serve.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port (`--port 0`).
+    println!("bedrock-local listening on http://{addr}");
+    tracing::info!(%addr, "ready");
+    axum::serve(listener, bedrock_local_facade::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

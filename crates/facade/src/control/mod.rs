@@ -1,0 +1,3 @@
+//! The `bedrock` control plane.
+
+pub mod models;

@@ -1,0 +1,177 @@
+//! Which handler serves a request.
+//!
+//! Stage 1 tells S3 from Bedrock by the SigV4 credential scope (every Bedrock API signs as
+//! `bedrock`; S3 as `s3`). Stage 2 matches whole raw path segments, each percent-decoded
+//! after splitting: botocore sends `%3A` inside model ids, the Anthropic SDK a raw `:`, and a
+//! model ARN arrives as one segment with `%2F` in it. Handlers get decoded segments and bytes.
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, Method};
+use axum::response::{IntoResponse, Response};
+use bedrock_local_aws::error::AwsErrorCode;
+use bedrock_local_aws::sigv4::Auth;
+
+use crate::error::ApiError;
+use crate::middleware::RequestId;
+use crate::state::AppState;
+use crate::{control, health, runtime};
+
+/// What a handler knows about its request besides the body.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    /// `x-amzn-RequestId`.
+    pub request_id: String,
+    /// Region from the credential scope, else the configured one.
+    pub region: String,
+    /// Query parameters (last value wins).
+    pub query: HashMap<String, String>,
+    /// When the request arrived.
+    pub started: std::time::Instant,
+}
+
+/// Control-plane path prefixes we recognise but do not implement yet: they get a clear
+/// error instead of falling through to "unknown operation".
+const UNIMPLEMENTED_CONTROL: &[&str] = &[
+    "inference-profiles",
+    "model-invocation-job",
+    "model-invocation-jobs",
+    "guardrails",
+    "tagResource",
+    "untagResource",
+    "listTagsForResource",
+    "custom-models",
+    "model-customization-jobs",
+    "model-import-jobs",
+    "imported-models",
+    "model-copy-jobs",
+    "provisioned-model-throughput",
+    "provisioned-model-throughputs",
+    "evaluation-job",
+    "evaluation-jobs",
+    "logging",
+    "prompt-routers",
+    "marketplace-model",
+    "automated-reasoning-policies",
+    "async-invoke",
+    "guardrail",
+];
+
+/// The one entry point of the router.
+pub async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    match route(state, request).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn route(state: AppState, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let auth = Auth::from_request(&parts.headers, parts.uri.query());
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let region = auth
+        .region()
+        .map(str::to_string)
+        .unwrap_or_else(|| state.config.region.clone());
+    let query: HashMap<String, String> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let ctx = RequestCtx {
+        request_id,
+        region,
+        query,
+        started: std::time::Instant::now(),
+    };
+
+    if auth.service() == Some("s3") {
+        return Ok(s3_not_implemented());
+    }
+
+    let segments = bedrock_local_aws::path::split_path(parts.uri.path())
+        .map_err(|e| ApiError::validation(e.to_string()))?;
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = parts.method.clone();
+
+    match (&method, segs.as_slice()) {
+        (&Method::GET, [] | ["health"] | ["_localstack", "health"]) => {
+            Ok(health::health(&state).into_response())
+        }
+        (&Method::GET, ["foundation-models"]) => control::models::list(&state, &ctx),
+        (&Method::GET, ["foundation-models", id]) => control::models::get(&state, &ctx, id),
+        (&Method::POST, ["model", id, op]) => {
+            let id = id.to_string();
+            let op = op.to_string();
+            let content_length = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            let body = read_body(body, content_length, state.config.max_body_bytes).await?;
+            match op.as_str() {
+                "invoke" => runtime::invoke::invoke(&state, &ctx, &id, body).await,
+                "converse" => runtime::converse::converse(&state, &ctx, &id, body).await,
+                "invoke-with-response-stream"
+                | "converse-stream"
+                | "count-tokens"
+                | "invoke-with-bidirectional-stream" => Err(not_implemented(&op)),
+                _ => Err(unknown_operation()),
+            }
+        }
+        (_, [first, ..]) if UNIMPLEMENTED_CONTROL.contains(first) => {
+            Err(not_implemented(first))
+        }
+        _ => Err(unknown_operation()),
+    }
+}
+
+/// Reads the body, refusing more than `limit` bytes with a clean ValidationException.
+async fn read_body(
+    body: Body,
+    content_length: Option<usize>,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::validation(format!(
+            "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to {limit}"
+        ))
+    };
+    if content_length.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+fn not_implemented(what: &str) -> ApiError {
+    ApiError::new(
+        AwsErrorCode::NotImplemented,
+        format!("The operation behind '{what}' is not implemented by bedrock-local yet."),
+    )
+}
+
+fn unknown_operation() -> ApiError {
+    ApiError::new(
+        AwsErrorCode::UnknownOperationException,
+        "The requested operation is not recognized by the service.",
+    )
+}
+
+/// S3 requests arrive on this port too; the S3 endpoint is not part of this build yet.
+fn s3_not_implemented() -> Response {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code><Message>bedrock-local does not serve S3 yet.</Message></Error>";
+    (
+        axum::http::StatusCode::NOT_IMPLEMENTED,
+        [(header::CONTENT_TYPE, "application/xml")],
+        body,
+    )
+        .into_response()
+}

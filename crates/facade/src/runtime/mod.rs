@@ -1,0 +1,103 @@
+//! The `bedrock-runtime` data plane: shared plumbing of its handlers.
+
+pub mod converse;
+pub mod invoke;
+
+use bedrock_local_core::{GenerateRequest, GenerationEvent};
+use bedrock_local_dialects::{Completion, ModelTraits};
+use bedrock_local_registry::{Resolved, Task};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Default `max_tokens` when a body names none and the catalog gives no provider default.
+const FALLBACK_DEFAULT_MAX_TOKENS: u32 = 512;
+
+/// What the dialects need to know about the model a request addresses.
+pub fn model_traits(state: &AppState, resolved: &Resolved) -> ModelTraits {
+    match &resolved.foundation_model {
+        Some(fm) => ModelTraits {
+            max_output_tokens: fm.max_output_tokens,
+            default_max_tokens: fm.default_max_tokens.unwrap_or(FALLBACK_DEFAULT_MAX_TOKENS),
+            supports_system: fm.supports_system,
+            supports_tools: fm.supports_tools,
+        },
+        // Local names: the model's own limits apply (the engine clamps to the context).
+        None => ModelTraits {
+            max_output_tokens: state.registry.max_output_tokens(&resolved.local),
+            default_max_tokens: FALLBACK_DEFAULT_MAX_TOKENS,
+            supports_system: true,
+            supports_tools: true,
+        },
+    }
+}
+
+/// Rejects models that cannot generate text (embedding, image, video models).
+pub fn ensure_text(resolved: &Resolved) -> Result<(), ApiError> {
+    let catalog_text = resolved
+        .foundation_model
+        .as_ref()
+        .is_none_or(|fm| fm.output_modalities.iter().any(|m| m == "TEXT"));
+    if resolved.local_task == Task::Text && catalog_text {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "This action doesn't support the model that you provided. Try again with a supported text or chat model.",
+        ))
+    }
+}
+
+/// A seed for this request: fixed in deterministic mode, fresh otherwise.
+pub fn request_seed(state: &AppState) -> u64 {
+    if state.config.deterministic {
+        0
+    } else {
+        let (hi, lo) = uuid::Uuid::new_v4().as_u64_pair();
+        hi ^ lo
+    }
+}
+
+/// Runs a generation to the end and gathers the result.
+pub async fn complete(
+    state: &AppState,
+    mut request: GenerateRequest,
+    started: std::time::Instant,
+) -> Result<Completion, ApiError> {
+    if state.config.deterministic {
+        request.sampling.temperature = 0.0;
+    }
+    let mut stream = state.backend.generate(request)?;
+    let mut text = String::new();
+    let mut tool_calls = Vec::new();
+    while let Some(event) = stream.next().await {
+        match event? {
+            GenerationEvent::Started { .. } => {}
+            GenerationEvent::Text(t) => text.push_str(&t),
+            GenerationEvent::ToolCall { name, input_json } => {
+                tool_calls.push((new_tool_use_id(), name, input_json));
+            }
+            GenerationEvent::Finished { stop_reason, usage } => {
+                return Ok(Completion {
+                    text,
+                    tool_calls,
+                    stop_reason,
+                    usage,
+                    latency_ms: started.elapsed().as_millis() as u64,
+                });
+            }
+        }
+    }
+    Err(ApiError::internal("the generation ended without a result"))
+}
+
+/// `tooluse_` + 22 base62 characters, like Bedrock's ids.
+fn new_tool_use_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut n = uuid::Uuid::new_v4().as_u128();
+    let mut id = String::from("tooluse_");
+    for _ in 0..22 {
+        id.push(ALPHABET[(n % 62) as usize] as char);
+        n /= 62;
+    }
+    id
+}

@@ -1,0 +1,56 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bedrock_local_core::InferenceBackend;
+use bedrock_local_registry::Registry;
+
+/// Settings of the HTTP layer (plain data; the CLI fills it).
+#[derive(Debug, Clone)]
+pub struct FacadeConfig {
+    /// Region used in ARNs when the request's credential scope names none.
+    pub region: String,
+    /// Account id in minted ARNs (LocalStack's default).
+    pub account_id: String,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Force greedy decoding for every request (snapshot tests).
+    pub deterministic: bool,
+}
+
+impl Default for FacadeConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".to_string(),
+            account_id: "000000000000".to_string(),
+            max_body_bytes: 25_000_000,
+            deterministic: false,
+        }
+    }
+}
+
+/// Shared state: the backend, the registry and the settings.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) backend: Arc<dyn InferenceBackend>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) config: Arc<FacadeConfig>,
+    pub(crate) started: Instant,
+}
+
+impl AppState {
+    /// Bundles the pieces the CLI built.
+    pub fn new(
+        backend: Arc<dyn InferenceBackend>,
+        registry: Arc<Registry>,
+        config: FacadeConfig,
+    ) -> Self {
+        Self {
+            backend,
+            registry,
+            config: Arc::new(config),
+            started: Instant::now(),
+        }
+    }
+}
