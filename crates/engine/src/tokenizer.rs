@@ -1,1 +1,0 @@
-//! Tokenizer built from GGUF metadata (being written).
