@@ -1,0 +1,66 @@
+//! Converse and ConverseStream: the one request body every text model accepts, and its
+//! response and stream events.
+//!
+//! Mirrors the Bedrock API reference pages `API_runtime_Converse` and
+//! `API_runtime_ConverseStream` (shapes from botocore's `bedrock-runtime` 2023-09-30 model) and
+//! bedrock-wire §4 (request, response, validation order §4.9) and §3.4 (stream events).
+//!
+//! - [`decode`]: validates a request body in the order of §4.9 — shapes and Coral constraints
+//!   first ([`shape`]), then content, conversation, tool, feature and limit rules ([`rules`]) —
+//!   and returns a [`ConverseRequest`]: the neutral [`Decoded`] plus what the response echoes.
+//! - [`encode_response`]: the Converse response JSON.
+//! - [`stream`]: the ConverseStream event payloads (`messageStart`, `contentBlockDelta`, …) as
+//!   `(event type, JSON)` pairs for `aws::eventstream` to frame.
+//!
+//! Decisions: unknown top-level members are accepted silently (restJson1 servers ignore
+//! unknown members for forward compatibility; whether real Converse does is unconfirmed).
+//! When `temperature`/`topP` are absent we use 0.5/0.9 (the Meta Llama defaults of the
+//! LocalStack guide's model; each real provider has its own). `maxTokens` defaults to
+//! [`ModelTraits::default_max_tokens`].
+
+mod coral;
+mod response;
+mod rules;
+mod shape;
+pub mod stream;
+
+pub use response::{encode_response, stop_reason, tool_use_id};
+
+use crate::{Decoded, ModelTraits, Result};
+
+/// `temperature` when `inferenceConfig` has none.
+pub const DEFAULT_TEMPERATURE: f32 = 0.5;
+/// `topP` when `inferenceConfig` has none.
+pub const DEFAULT_TOP_P: f32 = 0.9;
+
+/// Request members the response repeats back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResponseEcho {
+    /// `performanceConfig.latency` (`standard` | `optimized`) when the request had a
+    /// `performanceConfig` (`standard` if it named no latency).
+    pub performance_latency: Option<String>,
+    /// `serviceTier.type` (`priority` | `default` | `flex` | `reserved`) when given.
+    pub service_tier: Option<String>,
+}
+
+/// A validated Converse request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConverseRequest {
+    /// What to generate (always a [`Prompt::Chat`](bedrock_local_core::Prompt::Chat)).
+    pub decoded: Decoded,
+    /// What the response repeats.
+    pub echo: ResponseEcho,
+}
+
+/// Validates and decodes a Converse (or ConverseStream) request body for a model with these
+/// traits. Every failure is a `ValidationException` message.
+pub fn decode(body: &[u8], traits: &ModelTraits) -> Result<ConverseRequest> {
+    let body = shape::walk(body)?;
+    let echo = body.echo.clone();
+    let decoded = rules::decode(body, traits)?;
+    Ok(ConverseRequest { decoded, echo })
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,105 @@
+//! The Converse response body (bedrock-wire §4.6) and the values it shares with the stream.
+//!
+//! Always the four required members `output`, `stopReason`, `usage`, `metrics` (the Rust SDK
+//! fails on a missing one), then `performanceConfig` / `serviceTier` when the request had them.
+
+use bedrock_local_core::{StopReason, Usage};
+use serde_json::{json, Map, Value};
+
+use super::ResponseEcho;
+use crate::Completion;
+
+const BASE62: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A Converse tool-use id, `tooluse_` + 22 base62 characters (`tooluse_kZJMlvQmRJ6eAyJE5GIl7Q`),
+/// from 128 random bits the caller supplies (so tests can fix them). 62^22 > 2^128, so every
+/// input gives a distinct id.
+pub fn tool_use_id(random: u128) -> String {
+    let mut digits = [0u8; 22];
+    let mut n = random;
+    for d in digits.iter_mut().rev() {
+        *d = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    let mut id = String::with_capacity(30);
+    id.push_str("tooluse_");
+    id.extend(digits.iter().map(|&b| b as char));
+    id
+}
+
+/// The Converse `stopReason` string (§4.8) for a core stop reason.
+pub fn stop_reason(reason: &StopReason) -> &'static str {
+    match reason {
+        StopReason::EndTurn => "end_turn",
+        StopReason::MaxTokens => "max_tokens",
+        StopReason::StopSequence(_) => "stop_sequence",
+        StopReason::ToolUse => "tool_use",
+    }
+}
+
+/// `stopReason` of a completion: `tool_use` whenever it ends with tool calls.
+pub(super) fn completion_stop_reason(completion: &Completion) -> &'static str {
+    if completion.tool_calls.is_empty() {
+        stop_reason(&completion.stop_reason)
+    } else {
+        "tool_use"
+    }
+}
+
+/// `{"inputTokens", "outputTokens", "totalTokens"}`.
+pub(super) fn usage_json(usage: Usage) -> Value {
+    json!({
+        "inputTokens": usage.input_tokens,
+        "outputTokens": usage.output_tokens,
+        "totalTokens": u64::from(usage.input_tokens) + u64::from(usage.output_tokens),
+    })
+}
+
+/// Adds `performanceConfig` / `serviceTier` to a response or `metadata` event.
+pub(super) fn add_echo(object: &mut Map<String, Value>, echo: &ResponseEcho) {
+    if let Some(latency) = &echo.performance_latency {
+        object.insert("performanceConfig".into(), json!({ "latency": latency }));
+    }
+    if let Some(tier) = &echo.service_tier {
+        object.insert("serviceTier".into(), json!({ "type": tier }));
+    }
+}
+
+/// A tool input for the wire: the JSON document itself (`{}` when empty). Text that is not
+/// JSON is kept as a JSON string rather than dropped.
+pub(super) fn tool_input(input_json: &str) -> Value {
+    if input_json.trim().is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(input_json).unwrap_or_else(|_| Value::String(input_json.to_owned()))
+}
+
+/// The Converse response body. The text block is always present (possibly empty) unless the
+/// model answered only with tool calls, so `content[0].text` works for plain answers.
+pub fn encode_response(completion: &Completion, echo: &ResponseEcho) -> Vec<u8> {
+    let mut content = Vec::with_capacity(1 + completion.tool_calls.len());
+    if !completion.text.is_empty() || completion.tool_calls.is_empty() {
+        content.push(json!({ "text": completion.text }));
+    }
+    for (id, name, input_json) in &completion.tool_calls {
+        content.push(json!({
+            "toolUse": { "toolUseId": id, "name": name, "input": tool_input(input_json) }
+        }));
+    }
+    let mut object = Map::new();
+    object.insert(
+        "output".into(),
+        json!({ "message": { "role": "assistant", "content": content } }),
+    );
+    object.insert(
+        "stopReason".into(),
+        Value::from(completion_stop_reason(completion)),
+    );
+    object.insert("usage".into(), usage_json(completion.usage));
+    object.insert(
+        "metrics".into(),
+        json!({ "latencyMs": completion.latency_ms }),
+    );
+    add_echo(&mut object, echo);
+    Value::Object(object).to_string().into_bytes()
+}

@@ -1,0 +1,268 @@
+//! Steps 2–6 of Converse validation (bedrock-wire §4.9), after the shape check, and the
+//! conversion of a valid body into a [`Decoded`] request.
+//!
+//! Order: empty content and blank text (step 2), the conversation (3), tool blocks (4),
+//! per-model feature gates (5), the model's output limit (6). The first failure wins.
+//! Messages quoted in §2.4 as observed are used verbatim; the others are marked unconfirmed
+//! where they are produced.
+
+use std::collections::HashSet;
+
+use bedrock_local_core::{ChatMessage, ContentPart, Prompt, Role, SamplingParams, ToolChoice};
+use serde_json::Value;
+
+use super::shape::{Block, Body, Msg};
+use super::{DEFAULT_TEMPERATURE, DEFAULT_TOP_P};
+use crate::everit;
+use crate::{Decoded, DialectError, ModelTraits, Result};
+
+fn invalid(message: impl Into<String>) -> DialectError {
+    DialectError::Validation(message.into())
+}
+
+fn unsupported(message: impl Into<String>) -> DialectError {
+    DialectError::Unsupported(message.into())
+}
+
+/// Keys of `additionalModelRequestFields` that turn on reasoning in some provider.
+const REASONING_KEYS: [&str; 5] = [
+    "thinking",
+    "reasoning_config",
+    "reasoningConfig",
+    "reasoning_effort",
+    "reasoningEffort",
+];
+
+/// Keys of `additionalModelRequestFields` that set top-k, by provider (`top_k` Claude/Mistral,
+/// `topK` Nova, `k` Cohere).
+const TOP_K_KEYS: [&str; 3] = ["top_k", "topK", "k"];
+
+/// Applies the semantic rules and builds the request.
+pub(super) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
+    let Some(messages) = body.messages.as_deref() else {
+        // Not `required` in the model (prompt ARNs supply messages); needed for a model id.
+        return Err(invalid(
+            "1 validation error detected: Value null at 'messages' failed to satisfy constraint: Member must not be null",
+        ));
+    };
+    // Step 2: every message has content, text blocks are not blank.
+    for (i, m) in messages.iter().enumerate() {
+        if m.blocks.is_empty() {
+            // Unconfirmed wording (§2.4 "not confirmed").
+            return Err(invalid(format!("The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again.")));
+        }
+        for (j, block) in m.blocks.iter().enumerate() {
+            if matches!(block, Block::Text(t) if t.trim().is_empty()) {
+                // Unconfirmed wording (§2.4 "not confirmed").
+                return Err(invalid(format!("The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again.")));
+            }
+        }
+    }
+    // Step 3: the conversation.
+    let Some(first) = messages.first() else {
+        // Unconfirmed wording: Coral's format for a list below its minimum length.
+        return Err(invalid("1 validation error detected: Value '[]' at 'messages' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+    };
+    if first.role != Role::User {
+        // Unconfirmed wording (§2.4 "not confirmed").
+        return Err(invalid("A conversation must start with a user message. Try again with a conversation that starts with a user message."));
+    }
+    if messages.windows(2).any(|w| w[0].role == w[1].role) {
+        return Err(invalid("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again."));
+    }
+    // Step 4: tool blocks.
+    check_tool_blocks(messages, body.tools.is_some())?;
+    // Step 5: feature gates.
+    if !body.system.is_empty() && !traits.supports_system {
+        return Err(unsupported("This model doesn't support system messages. Try again without a system message or use a model that supports system messages."));
+    }
+    if let Some(tools) = &body.tools {
+        if !traits.supports_tools {
+            // Observed in client reports for models without tool use; unconfirmed here.
+            return Err(unsupported("This model doesn't support tool use."));
+        }
+        if tools.system_tool {
+            // Unconfirmed wording, modelled on the toolChoice message of §2.4.
+            return Err(unsupported("This model doesn't support the toolConfig.tools.systemTool field. Remove toolConfig.tools.systemTool and try again."));
+        }
+        if let ToolChoice::Tool(name) = &tools.choice {
+            if !tools.specs.iter().any(|s| &s.name == name) {
+                // Unconfirmed wording.
+                return Err(invalid(format!("The tool {name} in toolConfig.toolChoice.tool is not defined in toolConfig.tools. Add the tool to toolConfig.tools and try again.")));
+            }
+        }
+    }
+    if let Some(kind) = messages
+        .iter()
+        .flat_map(|m| &m.blocks)
+        .find_map(|b| match b {
+            Block::Unsupported(kind) => Some(*kind),
+            _ => None,
+        })
+    {
+        // Unconfirmed wording: the local model is text-only.
+        return Err(unsupported(format!("This model doesn't support the {kind} content block that you provided. Try again with a supported content block.")));
+    }
+    if body.output_config {
+        // Unconfirmed wording, modelled on the toolChoice message of §2.4.
+        return Err(unsupported(
+            "This model doesn't support the outputConfig field. Remove outputConfig and try again.",
+        ));
+    }
+    let top_k = additional_fields(body.additional_fields.as_ref())?;
+    // Step 6: the model's output limit.
+    let max_tokens = match body.max_tokens {
+        Some(n) if n > traits.max_output_tokens => {
+            let limit = traits.max_output_tokens;
+            return Err(invalid(format!("The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}.")));
+        }
+        Some(n) => n,
+        None => traits
+            .default_max_tokens
+            .min(traits.max_output_tokens)
+            .max(1),
+    };
+
+    let system = (!body.system.is_empty()).then(|| body.system.join("\n"));
+    let (tools, tool_choice) = body.tools.map(|t| (t.specs, t.choice)).unwrap_or_default();
+    Ok(Decoded {
+        prompt: Prompt::Chat {
+            system,
+            messages: messages.iter().map(chat_message).collect(),
+            tools,
+            tool_choice,
+        },
+        max_tokens,
+        sampling: SamplingParams {
+            temperature: body.temperature.unwrap_or(DEFAULT_TEMPERATURE),
+            top_p: Some(body.top_p.unwrap_or(DEFAULT_TOP_P)),
+            top_k,
+            seed: 0,
+        },
+        stop_sequences: body.stop_sequences,
+    })
+}
+
+/// `toolUse` only from the assistant, `toolResult` only from the user answering the previous
+/// assistant turn, and a `toolConfig` whenever either appears.
+fn check_tool_blocks(messages: &[Msg], has_tool_config: bool) -> Result<()> {
+    let mut previous_ids: HashSet<&str> = HashSet::new();
+    let mut any_tool_block = false;
+    for (i, m) in messages.iter().enumerate() {
+        let mut ids = HashSet::new();
+        for (j, block) in m.blocks.iter().enumerate() {
+            match (block, m.role) {
+                (Block::ToolUse { id, .. }, Role::Assistant) => {
+                    any_tool_block = true;
+                    ids.insert(id.as_str());
+                }
+                (Block::ToolResult { id, .. }, Role::User) => {
+                    any_tool_block = true;
+                    if has_tool_config && !previous_ids.contains(id.as_str()) {
+                        // Unconfirmed wording.
+                        return Err(invalid(format!("The toolResult block at messages.{i}.content.{j} has toolUseId {id}, which doesn't match a toolUse block in the previous assistant message. Try again with a matching toolUseId.")));
+                    }
+                }
+                (Block::ToolUse { .. }, Role::User) => {
+                    // Unconfirmed wording.
+                    return Err(invalid(format!("The toolUse block at messages.{i}.content.{j} is in a user message. toolUse blocks are only allowed in assistant messages.")));
+                }
+                (Block::ToolResult { .. }, Role::Assistant) => {
+                    // Unconfirmed wording.
+                    return Err(invalid(format!("The toolResult block at messages.{i}.content.{j} is in an assistant message. toolResult blocks are only allowed in user messages.")));
+                }
+                _ => {}
+            }
+        }
+        previous_ids = ids;
+    }
+    if any_tool_block && !has_tool_config {
+        return Err(invalid(
+            "The toolConfig field must be defined when using toolUse and toolResult content blocks.",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads `additionalModelRequestFields`: the top-k knob, and a refusal of reasoning. Other
+/// keys are ignored (real Bedrock forwards them to the model, whose native schema may refuse
+/// them; with a local model there is nothing to forward to).
+fn additional_fields(fields: Option<&Value>) -> Result<Option<usize>> {
+    let Some(fields) = fields else {
+        return Ok(None);
+    };
+    let Value::Object(map) = fields else {
+        // Unconfirmed wording (§4.9: native errors are wrapped like this).
+        return Err(invalid(format!(
+            "The model returned the following errors: {}",
+            everit::MALFORMED
+        )));
+    };
+    if let Some(key) = REASONING_KEYS.iter().find(|k| map.contains_key(**k)) {
+        // Unconfirmed wording.
+        return Err(unsupported(format!("This model doesn't support reasoning. Remove {key} from additionalModelRequestFields and try again.")));
+    }
+    let mut top_k = None;
+    for key in TOP_K_KEYS {
+        let Some(value) = map.get(key) else {
+            continue;
+        };
+        match value.as_u64() {
+            Some(0) => top_k = None,
+            Some(k) => top_k = usize::try_from(k).ok(),
+            None => {
+                // Unconfirmed wrapping of the native schema error (§4.9).
+                let detail = format!(
+                    "#/{key}: expected type: Integer, found: {}",
+                    everit::found_type(value)
+                );
+                return Err(invalid(format!(
+                    "The model returned the following errors: Malformed input request: {detail}, please reformat your input and try again."
+                )));
+            }
+        }
+    }
+    Ok(top_k)
+}
+
+/// One message for the engine: adjacent text blocks are joined with `\n` into one part (so a
+/// template that concatenates parts does not glue words together); cache points are dropped.
+fn chat_message(m: &Msg) -> ChatMessage {
+    let mut content: Vec<ContentPart> = Vec::with_capacity(m.blocks.len());
+    for block in &m.blocks {
+        let part = match block {
+            Block::Text(text) => {
+                if let Some(ContentPart::Text(prev)) = content.last_mut() {
+                    prev.push('\n');
+                    prev.push_str(text);
+                    continue;
+                }
+                ContentPart::Text(text.clone())
+            }
+            Block::ToolUse {
+                id,
+                name,
+                input_json,
+            } => ContentPart::ToolUse {
+                id: id.clone(),
+                name: name.clone(),
+                input_json: input_json.clone(),
+            },
+            Block::ToolResult {
+                id,
+                content,
+                is_error,
+            } => ContentPart::ToolResult {
+                id: id.clone(),
+                content: content.clone(),
+                is_error: *is_error,
+            },
+            Block::CachePoint | Block::Unsupported(_) => continue,
+        };
+        content.push(part);
+    }
+    ChatMessage {
+        role: m.role,
+        content,
+    }
+}
