@@ -134,7 +134,11 @@ pub(crate) fn import_file(
     super::create_dir(&store.tmp_dir())?;
     remove_if_exists(&part)?;
     let label = format!("verifying {}", file.name);
-    let linked = link && std::fs::hard_link(src, &part).is_ok();
+    // hf caches hand out symlinks; link(2) would link the symlink itself, so resolve it first.
+    let linked = link
+        && std::fs::canonicalize(src)
+            .and_then(|real| std::fs::hard_link(real, &part))
+            .is_ok();
     let sha = if linked {
         hash_file(&part, &label, progress)?.0
     } else {

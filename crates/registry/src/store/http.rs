@@ -8,6 +8,7 @@
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -33,13 +34,17 @@ enum Failure {
 
 impl Http {
     pub(crate) fn new() -> Self {
-        let agent = ureq::AgentBuilder::new()
+        let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(15))
             .timeout_read(Duration::from_secs(60))
             .try_proxy_from_env(true)
-            .user_agent(concat!("bedrock-local/", env!("CARGO_PKG_VERSION")))
-            .build();
-        Self { agent }
+            .user_agent(concat!("bedrock-local/", env!("CARGO_PKG_VERSION")));
+        if let Some(tls) = tls_config() {
+            builder = builder.tls_config(tls);
+        }
+        Self {
+            agent: builder.build(),
+        }
     }
 
     /// GETs a URL and parses the JSON body. `Ok(None)` on 404.
@@ -210,6 +215,29 @@ impl Http {
             _ => Ok(finish_hex(hasher)),
         }
     }
+}
+
+/// TLS roots: the bundled Mozilla set plus the OS trust store (which includes a company proxy's
+/// CA, or `SSL_CERT_FILE`). Built once. `None` falls back to ureq's bundled roots only.
+fn tls_config() -> Option<Arc<rustls::ClientConfig>> {
+    static CONFIG: OnceLock<Option<Arc<rustls::ClientConfig>>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let native = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(native.certs);
+            tracing::debug!(native_roots = added, "TLS roots loaded");
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .ok()?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Some(Arc::new(config))
+        })
+        .clone()
 }
 
 enum StreamError {
