@@ -23,6 +23,7 @@ mod response;
 mod rules;
 mod shape;
 pub mod stream;
+mod tool_config;
 
 pub use response::{encode_response, stop_reason, tool_use_id};
 

@@ -6,10 +6,11 @@
 //! emulate (guardrails, prompt variables, request metadata) are type-checked and dropped;
 //! unknown top-level members are ignored, as restJson1 servers do.
 
-use bedrock_local_core::{Role, ToolChoice, ToolSpec};
+use bedrock_local_core::Role;
 use serde_json::{Map, Value};
 
 use super::coral::{join, optional, Coral};
+use super::tool_config::{self, Tools};
 use super::ResponseEcho;
 use crate::everit::MALFORMED;
 use crate::{DialectError, Result};
@@ -32,8 +33,6 @@ const CONTENT_MEMBERS: [&str; 12] = [
 const TOOL_RESULT_MEMBERS: [&str; 6] =
     ["json", "text", "image", "document", "video", "searchResult"];
 const SYSTEM_MEMBERS: [&str; 3] = ["text", "guardContent", "cachePoint"];
-const TOOL_MEMBERS: [&str; 3] = ["toolSpec", "systemTool", "cachePoint"];
-const TOOL_CHOICE_MEMBERS: [&str; 3] = ["auto", "any", "tool"];
 
 /// One content block, reduced to what the engine can use.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,15 +62,6 @@ pub(super) enum Block {
 pub(super) struct Msg {
     pub role: Role,
     pub blocks: Vec<Block>,
-}
-
-/// `toolConfig`, decoded.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub(super) struct Tools {
-    pub specs: Vec<ToolSpec>,
-    pub choice: ToolChoice,
-    /// A provider-hosted `systemTool` was requested.
-    pub system_tool: bool,
 }
 
 /// Everything later validation steps and decoding need.
@@ -122,7 +112,7 @@ pub(super) fn walk(bytes: &[u8]) -> Result<Body> {
         inference_config(&mut c, v, &mut body);
     }
     if let Some(v) = optional(&top, "toolConfig") {
-        body.tools = tool_config(&mut c, v);
+        body.tools = tool_config::walk(&mut c, v);
     }
     body.additional_fields = optional(&top, "additionalModelRequestFields").cloned();
     body.output_config = optional(&top, "outputConfig").is_some();
@@ -255,7 +245,7 @@ fn identifier(
     Some(s.to_owned())
 }
 
-fn tool_name(c: &mut Coral, value: &Value, path: &str) -> Option<String> {
+pub(super) fn tool_name(c: &mut Coral, value: &Value, path: &str) -> Option<String> {
     identifier(c, value, path, &['_', '-'], "[a-zA-Z0-9_-]+")
 }
 
@@ -341,7 +331,7 @@ fn guard_content(c: &mut Coral, value: &Value, path: &str) -> Option<Block> {
 }
 
 /// Checks a `CachePointBlock`; true when valid.
-fn cache_point(c: &mut Coral, value: &Value, path: &str) -> bool {
+pub(super) fn cache_point(c: &mut Coral, value: &Value, path: &str) -> bool {
     let Some(object) = c.object(value, path) else {
         return false;
     };
@@ -441,91 +431,4 @@ fn inference_config(c: &mut Coral, value: &Value, body: &mut Body) {
             }
         }
     }
-}
-
-fn tool_config(c: &mut Coral, value: &Value) -> Option<Tools> {
-    const PATH: &str = "toolConfig";
-    let object = c.object(value, PATH)?;
-    let mut tools = Tools::default();
-    if let Some(list) = c.required(object, "tools", PATH) {
-        let path = join(PATH, "tools");
-        let items = c.list(list, &path)?;
-        if items.is_empty() {
-            c.violation(
-                list,
-                &path,
-                "Member must have length greater than or equal to 1",
-            );
-        }
-        for (i, item) in items.iter().enumerate() {
-            let tool_path = join(&path, i);
-            match c.union(item, &tool_path, &TOOL_MEMBERS) {
-                Some(("toolSpec", spec)) => {
-                    if let Some(spec) = tool_spec(c, spec, &join(&tool_path, "toolSpec")) {
-                        tools.specs.push(spec);
-                    }
-                }
-                Some(("systemTool", sys)) => {
-                    let sys_path = join(&tool_path, "systemTool");
-                    if let Some(obj) = c.object(sys, &sys_path) {
-                        if let Some(name) = c.required(obj, "name", &sys_path) {
-                            tool_name(c, name, &join(&sys_path, "name"));
-                        }
-                    }
-                    tools.system_tool = true;
-                }
-                Some((_, point)) => {
-                    cache_point(c, point, &join(&tool_path, "cachePoint"));
-                }
-                None => {}
-            }
-        }
-    }
-    if let Some(choice) = optional(object, "toolChoice") {
-        let path = join(PATH, "toolChoice");
-        tools.choice = match c.union(choice, &path, &TOOL_CHOICE_MEMBERS) {
-            Some(("tool", specific)) => {
-                let tool_path = join(&path, "tool");
-                c.object(specific, &tool_path)
-                    .and_then(|obj| c.required(obj, "name", &tool_path))
-                    .and_then(|name| tool_name(c, name, &join(&tool_path, "name")))
-                    .map_or(ToolChoice::Auto, ToolChoice::Tool)
-            }
-            Some(("any", inner)) => {
-                c.object(inner, &join(&path, "any"));
-                ToolChoice::Any
-            }
-            Some((_, inner)) => {
-                c.object(inner, &join(&path, "auto"));
-                ToolChoice::Auto
-            }
-            None => ToolChoice::Auto,
-        };
-    }
-    Some(tools)
-}
-
-fn tool_spec(c: &mut Coral, value: &Value, path: &str) -> Option<ToolSpec> {
-    let object = c.object(value, path)?;
-    let name = c
-        .required(object, "name", path)
-        .and_then(|v| tool_name(c, v, &join(path, "name")));
-    let description = optional(object, "description").and_then(|d| {
-        let d_path = join(path, "description");
-        let s = c.string(d, &d_path)?;
-        c.min_length(d, s, &d_path, 1).then(|| s.to_owned())
-    });
-    let schema = c.required(object, "inputSchema", path).and_then(|s| {
-        let s_path = join(path, "inputSchema");
-        c.union(s, &s_path, &["json"])
-            .map(|(_, json)| json.to_string())
-    });
-    if let Some(strict) = optional(object, "strict") {
-        c.boolean(strict, &join(path, "strict"));
-    }
-    Some(ToolSpec {
-        name: name?,
-        description,
-        input_schema_json: schema?,
-    })
 }
