@@ -250,7 +250,7 @@ fn meta_stream() {
 #[test]
 fn converse_requests() {
     check_requests("converse", |body, t| {
-        converse::decode(body, t).map(|r| r.decoded)
+        converse::decode_request(body, t).map(|r| r.decoded)
     });
 }
 
@@ -261,7 +261,7 @@ fn converse_responses() {
             performance_latency: v["echo"]["performance_latency"].as_str().map(str::to_owned),
             service_tier: v["echo"]["service_tier"].as_str().map(str::to_owned),
         };
-        converse::encode_response(&completion(v), &echo)
+        converse::encode_response_with(&completion(v), &echo)
     });
 }
 

@@ -5,10 +5,10 @@
 //! `API_runtime_ConverseStream` (shapes from botocore's `bedrock-runtime` 2023-09-30 model) and
 //! bedrock-wire §4 (request, response, validation order §4.9) and §3.4 (stream events).
 //!
-//! - [`decode`]: validates a request body in the order of §4.9 — shapes and Coral constraints
+//! - [`decode_request`]: validates a request body in the order of §4.9 — shapes and Coral constraints
 //!   first ([`shape`]), then content, conversation, tool, feature and limit rules ([`rules`]) —
 //!   and returns a [`ConverseRequest`]: the neutral [`Decoded`] plus what the response echoes.
-//! - [`encode_response`]: the Converse response JSON.
+//! - [`encode_response`]: the Converse response JSON for a completion of a request.
 //! - [`stream`]: the ConverseStream event payloads (`messageStart`, `contentBlockDelta`, …) as
 //!   `(event type, JSON)` pairs for `aws::eventstream` to frame.
 //!
@@ -25,9 +25,9 @@ mod shape;
 pub mod stream;
 mod tool_config;
 
-pub use response::{encode_response, stop_reason, tool_use_id};
+pub use response::{encode_response_with, stop_reason, tool_use_id};
 
-use crate::{Decoded, ModelTraits, Result};
+use crate::{Completion, Decoded, ModelTraits, Result};
 
 /// `temperature` when `inferenceConfig` has none.
 pub const DEFAULT_TEMPERATURE: f32 = 0.5;
@@ -55,11 +55,16 @@ pub struct ConverseRequest {
 
 /// Validates and decodes a Converse (or ConverseStream) request body for a model with these
 /// traits. Every failure is a `ValidationException` message.
-pub fn decode(body: &[u8], traits: &ModelTraits) -> Result<ConverseRequest> {
+pub fn decode_request(body: &[u8], traits: &ModelTraits) -> Result<ConverseRequest> {
     let body = shape::walk(body)?;
     let echo = body.echo.clone();
     let decoded = rules::decode(body, traits)?;
     Ok(ConverseRequest { decoded, echo })
+}
+
+/// The Converse response body for `completion`, echoing what `request` asked to be echoed.
+pub fn encode_response(request: &ConverseRequest, completion: &Completion) -> Vec<u8> {
+    encode_response_with(completion, &request.echo)
 }
 
 #[cfg(test)]

@@ -74,9 +74,9 @@ pub(super) fn tool_input(input_json: &str) -> Value {
     serde_json::from_str(input_json).unwrap_or_else(|_| Value::String(input_json.to_owned()))
 }
 
-/// The Converse response body. The text block is always present (possibly empty) unless the
+/// The Converse response body, echoing `echo`. The text block is always present (possibly empty) unless the
 /// model answered only with tool calls, so `content[0].text` works for plain answers.
-pub fn encode_response(completion: &Completion, echo: &ResponseEcho) -> Vec<u8> {
+pub fn encode_response_with(completion: &Completion, echo: &ResponseEcho) -> Vec<u8> {
     let mut content = Vec::with_capacity(1 + completion.tool_calls.len());
     if !completion.text.is_empty() || completion.tool_calls.is_empty() {
         content.push(json!({ "text": completion.text }));

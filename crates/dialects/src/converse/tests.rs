@@ -36,7 +36,7 @@ fn with_messages<S: AsRef<str>>(messages: &[S], rest: &str) -> String {
 }
 
 fn message_of(body: &str, traits: &ModelTraits) -> DialectError {
-    decode(body.as_bytes(), traits).unwrap_err()
+    decode_request(body.as_bytes(), traits).unwrap_err()
 }
 
 const TOOLS: &str = r#""toolConfig":{"tools":[{"toolSpec":{"name":"get_weather","inputSchema":{"json":{"type":"object"}}}}]}"#;
@@ -126,7 +126,7 @@ fn validation_messages_in_order() {
 
 #[test]
 fn minimal_request_defaults() {
-    let r = decode(with_messages(&[user("Say Hello!")], "").as_bytes(), &TRAITS).unwrap();
+    let r = decode_request(with_messages(&[user("Say Hello!")], "").as_bytes(), &TRAITS).unwrap();
     assert_eq!(
         r.decoded.prompt,
         Prompt::Chat {
@@ -163,7 +163,7 @@ fn full_request_decodes() {
            "serviceTier":{"type":"flex"},
            "someFutureMember":{"x":1}"#,
     );
-    let r = decode(body.as_bytes(), &TRAITS).unwrap();
+    let r = decode_request(body.as_bytes(), &TRAITS).unwrap();
     let Prompt::Chat {
         system, messages, ..
     } = &r.decoded.prompt
@@ -202,7 +202,7 @@ fn top_k_spellings() {
             &[user("x")],
             &format!(r#""additionalModelRequestFields":{fields}"#),
         );
-        let r = decode(body.as_bytes(), &TRAITS).unwrap();
+        let r = decode_request(body.as_bytes(), &TRAITS).unwrap();
         assert_eq!(r.decoded.sampling.top_k, expected, "{fields}");
     }
 }
@@ -216,7 +216,7 @@ fn tool_round_trip_decodes() {
             &TOOLS[..TOOLS.len() - 1]
         ),
     );
-    let r = decode(body.as_bytes(), &TRAITS).unwrap();
+    let r = decode_request(body.as_bytes(), &TRAITS).unwrap();
     let Prompt::Chat {
         messages,
         tools,
@@ -260,7 +260,7 @@ fn default_max_tokens_never_exceeds_the_limit() {
         default_max_tokens: 4096,
         ..TRAITS
     };
-    let r = decode(with_messages(&[user("x")], "").as_bytes(), &traits).unwrap();
+    let r = decode_request(with_messages(&[user("x")], "").as_bytes(), &traits).unwrap();
     assert_eq!(r.decoded.max_tokens, 100);
 }
 
@@ -332,4 +332,48 @@ fn stream_events() {
     assert!(s(stream::metadata(usage, 1, &echo)).1.ends_with(
         r#""performanceConfig":{"latency":"optimized"},"serviceTier":{"type":"priority"}}"#
     ));
+}
+
+#[test]
+fn encode_response_echoes_the_request() {
+    use crate::Completion;
+    use bedrock_local_core::{StopReason, Usage};
+    let body = with_messages(
+        &[user("x").as_str()],
+        r#""performanceConfig":{"latency":"optimized"}"#,
+    );
+    let request = decode_request(body.as_bytes(), &TRAITS).unwrap();
+    let completion = Completion {
+        text: String::new(),
+        tool_calls: vec![],
+        stop_reason: StopReason::MaxTokens,
+        usage: Usage {
+            input_tokens: 3,
+            output_tokens: 0,
+        },
+        latency_ms: 5,
+    };
+    assert_eq!(
+        String::from_utf8(encode_response(&request, &completion)).unwrap(),
+        r#"{"output":{"message":{"role":"assistant","content":[{"text":""}]}},"stopReason":"max_tokens","usage":{"inputTokens":3,"outputTokens":0,"totalTokens":3},"metrics":{"latencyMs":5},"performanceConfig":{"latency":"optimized"}}"#
+    );
+    // Tool calls only: no empty text block; inputs kept as JSON, `{}` when empty.
+    let tools_only = Completion {
+        tool_calls: vec![
+            ("tooluse_a".into(), "f".into(), String::new()),
+            ("tooluse_b".into(), "g".into(), "not json".into()),
+        ],
+        stop_reason: StopReason::EndTurn,
+        ..completion
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(&encode_response(&request, &tools_only)).unwrap();
+    assert_eq!(v["stopReason"], "tool_use");
+    assert_eq!(
+        v["output"]["message"]["content"],
+        serde_json::json!([
+            {"toolUse": {"toolUseId": "tooluse_a", "name": "f", "input": {}}},
+            {"toolUse": {"toolUseId": "tooluse_b", "name": "g", "input": "not json"}}
+        ])
+    );
 }
