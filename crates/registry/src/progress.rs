@@ -31,12 +31,14 @@ struct LogState {
     label: String,
     total: Option<u64>,
     done: u64,
-    /// Next reported tenth (1..=10) or, without a total, next 100 MiB step.
+    /// Next reported tenth (1..=10) or, without a total, next 100 MB step.
     next_mark: u64,
+    /// Small transfers (under [`QUIET_BELOW`]) log nothing at info level.
+    quiet: bool,
 }
 
-/// Progress as `tracing` info lines, about every 10% (every 100 MiB when the size is unknown).
-/// For servers and non-terminal stderr.
+/// Progress as `tracing` info lines, about every 10% (every 100 MB when the size is unknown).
+/// Transfers under 16 MB only log at debug level. For servers and non-terminal stderr.
 #[derive(Debug, Default)]
 pub struct LogProgress {
     state: Mutex<LogState>,
@@ -49,49 +51,61 @@ impl LogProgress {
     }
 }
 
-const MIB: u64 = 1024 * 1024;
+const QUIET_BELOW: u64 = 16_000_000;
+const STEP: u64 = 100_000_000;
+
+/// `253.1 MB`.
+fn human(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
 
 impl Progress for LogProgress {
     fn start(&self, label: &str, total: Option<u64>) {
+        let quiet = total.is_some_and(|t| t < QUIET_BELOW);
         if let Ok(mut s) = self.state.lock() {
             *s = LogState {
                 label: label.to_string(),
                 total,
                 done: 0,
                 next_mark: 1,
+                quiet,
             };
         }
         match total {
-            Some(t) => {
-                tracing::info!(target: "bedrock_local::pull", "{label}: 0% of {} MiB", t / MIB)
+            Some(t) if quiet => {
+                tracing::debug!(target: "bedrock_local::pull", "{label} ({})", human(t))
             }
-            None => tracing::info!(target: "bedrock_local::pull", "{label}: started"),
+            Some(t) => tracing::info!(target: "bedrock_local::pull", "{label} ({})", human(t)),
+            None => tracing::info!(target: "bedrock_local::pull", "{label}"),
         }
     }
 
     fn advance(&self, n: u64) {
         let Ok(mut s) = self.state.lock() else { return };
         s.done += n;
+        if s.quiet {
+            return;
+        }
         match s.total {
             Some(total) if total > 0 => {
                 let tenths = (s.done.saturating_mul(10) / total).min(10);
-                if tenths >= s.next_mark {
+                if tenths >= s.next_mark && tenths < 10 {
                     s.next_mark = tenths + 1;
                     tracing::info!(
                         target: "bedrock_local::pull",
-                        "{}: {}% ({} / {} MiB)",
+                        "{}: {}% ({} of {})",
                         s.label,
                         tenths * 10,
-                        s.done / MIB,
-                        total / MIB
+                        human(s.done),
+                        human(total)
                     );
                 }
             }
             _ => {
-                let steps = s.done / (100 * MIB);
+                let steps = s.done / STEP;
                 if steps >= s.next_mark {
                     s.next_mark = steps + 1;
-                    tracing::info!(target: "bedrock_local::pull", "{}: {} MiB", s.label, s.done / MIB);
+                    tracing::info!(target: "bedrock_local::pull", "{}: {}", s.label, human(s.done));
                 }
             }
         }
@@ -99,7 +113,11 @@ impl Progress for LogProgress {
 
     fn finish(&self) {
         if let Ok(s) = self.state.lock() {
-            tracing::info!(target: "bedrock_local::pull", "{}: done ({} MiB)", s.label, s.done / MIB);
+            if s.quiet {
+                tracing::debug!(target: "bedrock_local::pull", "{}: done", s.label);
+            } else {
+                tracing::info!(target: "bedrock_local::pull", "{}: done ({})", s.label, human(s.done));
+            }
         }
     }
 }

