@@ -83,7 +83,7 @@ fn check_property(name: &str, kind: Kind, value: &Value, out: &mut Vec<String>) 
                 found_type(other)
             )),
         },
-        Kind::Number { min, max } => match value.as_f64().filter(|_| value.is_number()) {
+        Kind::Number { min, max } => match value.as_f64() {
             Some(v) => {
                 let shown = value.to_string();
                 if let Some(min) = min.filter(|min| v < *min) {

@@ -11,7 +11,7 @@
 //! - stream chunks of the same shape, `prompt_token_count` on the first chunk only, a
 //!   cumulative `generation_token_count`, and `amazon-bedrock-invocationMetrics` on the last.
 //!
-//! Schema violations use the validator wording of [`crate::everit`] (`Malformed input request:
+//! Schema violations use the validator wording of `everit.rs` (`Malformed input request:
 //! #: required key [prompt] not found, please reformat your input and try again.`).
 //!
 //! **Raw prompts.** Bedrock passes `prompt` to Llama verbatim, so callers write Llama chat

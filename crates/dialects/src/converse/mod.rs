@@ -6,7 +6,7 @@
 //! bedrock-wire §4 (request, response, validation order §4.9) and §3.4 (stream events).
 //!
 //! - [`decode_request`]: validates a request body in the order of §4.9 — shapes and Coral constraints
-//!   first ([`shape`]), then content, conversation, tool, feature and limit rules ([`rules`]) —
+//!   first (`shape.rs`), then content, conversation, tool, feature and limit rules (`rules.rs`) —
 //!   and returns a [`ConverseRequest`]: the neutral [`Decoded`] plus what the response echoes.
 //! - [`encode_response`]: the Converse response JSON for a completion of a request.
 //! - [`stream`]: the ConverseStream event payloads (`messageStart`, `contentBlockDelta`, …) as
