@@ -86,6 +86,24 @@ macro_rules! wire_names {
     };
 }
 
+/// Compares with the wire string (`modality == "TEXT"`), for filters on query parameters.
+macro_rules! eq_wire_str {
+    ($($ty:ty),*) => {$(
+        impl PartialEq<str> for $ty {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    )*};
+}
+
+eq_wire_str!(Modality, InferenceType, Customization, LifecycleStatus);
+
 wire_names!(Modality { Text => "TEXT", Image => "IMAGE", Embedding => "EMBEDDING", Video => "VIDEO", Speech => "SPEECH" });
 wire_names!(InferenceType { OnDemand => "ON_DEMAND", Provisioned => "PROVISIONED", InferenceProfile => "INFERENCE_PROFILE" });
 wire_names!(Customization { FineTuning => "FINE_TUNING", ContinuedPreTraining => "CONTINUED_PRE_TRAINING", Distillation => "DISTILLATION" });
@@ -212,7 +230,9 @@ pub struct FoundationModel {
     /// Ours: the output-token budget Converse uses when `maxTokens` is absent.
     pub default_max_tokens: Option<u32>,
     /// Ours: whether Converse accepts a `system` prompt for this model.
-    pub system_prompt_supported: bool,
+    pub supports_system: bool,
+    /// Ours: whether Converse accepts `toolConfig` for this model.
+    pub supports_tools: bool,
     /// Ours: the context window in tokens, when it applies.
     pub context_window: Option<u32>,
     /// Ours: the geographies that have a system inference profile for this model.
@@ -320,6 +340,8 @@ struct Entry {
     #[serde(default = "yes")]
     system: bool,
     #[serde(default)]
+    tools: bool,
+    #[serde(default)]
     context_window: Option<u32>,
     #[serde(default)]
     profiles: Vec<ProfileGeo>,
@@ -423,7 +445,8 @@ fn convert(e: Entry) -> FoundationModel {
         lifecycle_status: e.status,
         default_max_tokens: e.default_max_tokens.or(e.max_output_tokens),
         max_output_tokens: e.max_output_tokens,
-        system_prompt_supported: e.system,
+        supports_system: e.system,
+        supports_tools: e.tools,
         context_window: e.context_window,
         profile_geos: e.profiles,
     }

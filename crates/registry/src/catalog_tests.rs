@@ -135,7 +135,7 @@ fn limits_match_the_task() {
             _ => {
                 assert!(m.max_output_tokens.is_none(), "{}", m.model_id);
                 assert!(!m.response_streaming_supported, "{}", m.model_id);
-                assert!(!m.system_prompt_supported, "{}", m.model_id);
+                assert!(!m.supports_system && !m.supports_tools, "{}", m.model_id);
             }
         }
     }
@@ -149,10 +149,15 @@ fn known_model_facts() {
     assert_eq!(llama.max_output_tokens, Some(2048));
     assert_eq!(llama.provider_name, "Meta");
     assert!(llama.supports_on_demand());
-    assert!(!m("amazon.titan-text-express-v1").system_prompt_supported);
-    assert!(!m("mistral.mistral-7b-instruct-v0:2").system_prompt_supported);
-    assert!(!m("mistral.mixtral-8x7b-instruct-v0:1").system_prompt_supported);
-    assert!(m("mistral.mistral-large-2407-v1:0").system_prompt_supported);
+    assert!(!m("amazon.titan-text-express-v1").supports_system);
+    assert!(!m("mistral.mistral-7b-instruct-v0:2").supports_system);
+    assert!(!m("mistral.mixtral-8x7b-instruct-v0:1").supports_system);
+    assert!(m("mistral.mistral-large-2407-v1:0").supports_system);
+    assert!(m("anthropic.claude-3-haiku-20240307-v1:0").supports_tools);
+    assert!(m("meta.llama3-1-8b-instruct-v1:0").supports_tools);
+    assert!(!llama.supports_tools);
+    assert!(!m("amazon.titan-text-express-v1").supports_tools);
+    assert!(!m("anthropic.claude-v2:1").supports_tools);
     assert_eq!(m("amazon.titan-embed-text-v2:0").task(), Task::Embedding);
     assert_eq!(m("stability.sd3-5-large-v1:0").task(), Task::Image);
     assert_eq!(m("amazon.nova-reel-v1:1").task(), Task::Video);
@@ -258,6 +263,10 @@ fn wire_names_are_bedrock_enums() {
         "CONTINUED_PRE_TRAINING"
     );
     assert_eq!(LifecycleStatus::Legacy.as_str(), "LEGACY");
+    assert!(Modality::Text == "TEXT" && Modality::Image != "TEXT");
+    let types = [InferenceType::OnDemand];
+    let wanted: &str = "ON_DEMAND";
+    assert!(types.iter().any(|t| t == wanted));
     assert_eq!(
         serde_json::to_value(InferenceType::InferenceProfile).unwrap(),
         "INFERENCE_PROFILE"

@@ -23,14 +23,9 @@ pub enum RegistryError {
     )]
     OnDemandNotSupported(String),
 
-    /// No `models.toml` entry has this name or alias.
-    #[error("no local model is named {name:?} (known: {known})")]
-    UnknownLocalModel {
-        /// The name asked for.
-        name: String,
-        /// The known names, comma-separated.
-        known: String,
-    },
+    /// No `models.toml` entry has this name or alias (the payload).
+    #[error("no local model is named {0:?} in models.toml (`bedrock-local models` lists them)")]
+    UnknownLocalModel(String),
 
     /// A Bedrock id needs a local model of a task that `models.toml` does not provide.
     #[error("model {id} needs a local {task} model, but models.toml has none; add one and set it as the default {task} model")]

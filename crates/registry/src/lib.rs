@@ -28,5 +28,5 @@ pub use config::{RegistryConfig, DEFAULT_HF_ENDPOINT, DEFAULT_PYPI_BASE_URL};
 pub use error::{RegistryError, Result};
 pub use models::{LocalModel, Task};
 pub use progress::{progress_for_stderr, BarProgress, LogProgress, NoProgress, Progress};
-pub use registry::{LocalModelInfo, Registry};
+pub use registry::{LocalModelInfo, Registry, DEFAULT_LOCAL_MAX_OUTPUT_TOKENS};
 pub use resolve::{IdForm, Resolved};

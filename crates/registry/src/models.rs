@@ -178,6 +178,10 @@ pub struct LocalModel {
     /// A chat template that overrides the one inside the GGUF.
     #[serde(default)]
     pub chat_template: Option<String>,
+    /// Output-token limit when the model is named directly (`ollama.<name>`); Bedrock ids use
+    /// their catalog limit instead.
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
     /// The files (exactly one `weights`).
     pub files: Vec<ModelFile>,
 }

@@ -14,6 +14,9 @@ use crate::progress::{LogProgress, Progress};
 use crate::resolve::{self, strip_local_prefix};
 use crate::store::{fetch_file, PullSession, Store};
 
+/// Output-token limit of local models that do not set `max_output_tokens` in models.toml.
+pub const DEFAULT_LOCAL_MAX_OUTPUT_TOKENS: u32 = 8192;
+
 /// A local model as `bedrock-local models` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalModelInfo {
@@ -135,16 +138,16 @@ impl Registry {
     }
 
     pub(crate) fn unknown_local(&self, name: &str) -> RegistryError {
-        RegistryError::UnknownLocalModel {
-            name: name.to_string(),
-            known: self
-                .models
-                .models
-                .iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
+        RegistryError::UnknownLocalModel(name.to_string())
+    }
+
+    /// The output-token limit for requests that name a local model directly (`ollama.<name>`):
+    /// its `max_output_tokens` in models.toml, else [`DEFAULT_LOCAL_MAX_OUTPUT_TOKENS`]. The
+    /// engine still stops at the context window.
+    pub fn max_output_tokens(&self, local: &LocalModelName) -> u32 {
+        self.local_model(local.as_str())
+            .and_then(|m| m.max_output_tokens)
+            .unwrap_or(DEFAULT_LOCAL_MAX_OUTPUT_TOKENS)
     }
 
     /// Every local model with its cache state (no hashing, no network).
@@ -258,7 +261,7 @@ impl ModelLocator for Registry {
     /// Pulls the model (logging progress) and maps failures to [`BackendError`].
     fn locate(&self, name: &LocalModelName) -> std::result::Result<ModelFiles, BackendError> {
         self.pull(name, &LogProgress::new()).map_err(|e| match e {
-            RegistryError::UnknownLocalModel { name, .. } => BackendError::UnknownModel(name),
+            RegistryError::UnknownLocalModel(name) => BackendError::UnknownModel(name),
             other => BackendError::LoadFailed {
                 model: name.to_string(),
                 reason: other.to_string(),

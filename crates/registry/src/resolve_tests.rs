@@ -334,6 +334,6 @@ fn local_models_lists_all_three_uncached() {
     );
     assert!(matches!(
         r.canonical_name("nope"),
-        Err(RegistryError::UnknownLocalModel { .. })
+        Err(RegistryError::UnknownLocalModel(_))
     ));
 }
