@@ -6,16 +6,27 @@
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bedrock_local_aws::error::AwsErrorCode;
+use bedrock_local_aws::error::{AwsErrorCode, ErrorBody, ERROR_TYPE_HEADER};
 use bedrock_local_core::BackendError;
 use bedrock_local_dialects::DialectError;
 use bedrock_local_registry::RegistryError;
+
+/// Which error shape a response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// One of the exception shapes of the Bedrock service models.
+    Aws(AwsErrorCode),
+    /// A real Bedrock operation bedrock-local does not serve yet (501, not retried by SDKs).
+    NotImplemented,
+    /// A path no Bedrock operation has (404 `UnknownOperationException`).
+    UnknownOperation,
+}
 
 /// An AWS error on its way to the client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     /// The exception shape.
-    pub code: AwsErrorCode,
+    pub code: ErrorCode,
     /// The `message` member.
     pub message: String,
 }
@@ -27,42 +38,88 @@ impl ApiError {
     /// An error of this shape with this message.
     pub fn new(code: AwsErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code,
+            code: ErrorCode::Aws(code),
             message: message.into(),
+        }
+    }
+
+    /// A Bedrock operation that is not served yet.
+    pub fn not_implemented(message: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::NotImplemented,
+            message: message.into(),
+        }
+    }
+
+    /// A path that is no Bedrock operation.
+    pub fn unknown_operation() -> Self {
+        Self {
+            code: ErrorCode::UnknownOperation,
+            message: "The requested operation is not recognized by the service.".to_string(),
         }
     }
 
     /// ValidationException (400).
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new(AwsErrorCode::ValidationException, message)
+        Self::new(AwsErrorCode::Validation, message)
     }
 
     /// InternalServerException (500); the detail is logged, not sent.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");
         Self::new(
-            AwsErrorCode::InternalServerException,
+            AwsErrorCode::InternalServer,
             "The server encountered an internal error while processing the request.",
         )
     }
 
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        let status = match self.code {
+            ErrorCode::Aws(code) => code.status(),
+            ErrorCode::NotImplemented => 501,
+            ErrorCode::UnknownOperation => 404,
+        };
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The `x-amzn-ErrorType` value.
+    pub fn code_name(&self) -> &'static str {
+        match self.code {
+            ErrorCode::Aws(code) => code.name(),
+            ErrorCode::NotImplemented => "NotImplementedException",
+            ErrorCode::UnknownOperation => "UnknownOperationException",
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let rendered = bedrock_local_aws::error::render_error(self.code, &self.message);
-        let mut response = (self.status(), rendered.body).into_response();
-        let headers = response.headers_mut();
-        for (name, value) in rendered.headers {
+        let (status, headers, body) = match self.code {
+            ErrorCode::Aws(code) => {
+                let rendered = ErrorBody::new(code, self.message.clone()).to_response();
+                (rendered.status, rendered.headers, rendered.body)
+            }
+            ErrorCode::NotImplemented | ErrorCode::UnknownOperation => (
+                self.status().as_u16(),
+                vec![
+                    (ERROR_TYPE_HEADER, self.code_name().to_string()),
+                    ("Content-Type", "application/json".to_string()),
+                ],
+                serde_json::json!({ "message": self.message })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        };
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, body).into_response();
+        let response_headers = response.headers_mut();
+        for (name, value) in headers {
             if let (Ok(name), Ok(value)) = (
-                HeaderName::try_from(name.as_str()),
+                HeaderName::try_from(name),
                 HeaderValue::try_from(value.as_str()),
             ) {
-                headers.insert(name, value);
+                response_headers.insert(name, value);
             }
         }
         response
@@ -76,7 +133,7 @@ impl From<RegistryError> for ApiError {
                 ApiError::validation(err.to_string())
             }
             RegistryError::UnknownLocalModel(_) => ApiError::validation(err.to_string()),
-            other => ApiError::new(AwsErrorCode::ModelErrorException, other.to_string()),
+            other => ApiError::new(AwsErrorCode::ModelError, other.to_string()),
         }
     }
 }
@@ -103,14 +160,14 @@ impl From<BackendError> for ApiError {
                 "{INPUT_TOO_LONG} The prompt is {prompt_tokens} tokens long; this model accepts at most {limit}."
             )),
             BackendError::Overloaded(_) => ApiError::new(
-                AwsErrorCode::ThrottlingException,
+                AwsErrorCode::Throttling,
                 "Too many requests, please wait before trying again.",
             ),
             // Not retryable on purpose: a model that cannot load will not load on retry.
             BackendError::LoadFailed { model, reason } => {
                 tracing::error!(%model, %reason, "model failed to load");
                 ApiError::new(
-                    AwsErrorCode::ModelErrorException,
+                    AwsErrorCode::ModelError,
                     format!("The model {model} could not be loaded: {reason}"),
                 )
             }

@@ -16,7 +16,7 @@ pub struct RequestId(pub String);
 
 /// Gives every request an id and a span, and every response the `x-amzn-RequestId` header.
 pub async fn request_context(mut request: Request, next: Next) -> Response {
-    let id = bedrock_local_aws::request_id::new_request_id();
+    let id = bedrock_local_aws::RequestId::new_v4().to_header_value();
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",

@@ -11,19 +11,15 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
-use bedrock_local_aws::error::AwsErrorCode;
 use bedrock_local_aws::sigv4::Auth;
 
 use crate::error::ApiError;
-use crate::middleware::RequestId;
 use crate::state::AppState;
 use crate::{control, health, runtime};
 
 /// What a handler knows about its request besides the body.
 #[derive(Debug, Clone)]
 pub struct RequestCtx {
-    /// `x-amzn-RequestId`.
-    pub request_id: String,
     /// Region from the credential scope, else the configured one.
     pub region: String,
     /// Query parameters (last value wins).
@@ -69,15 +65,16 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
 
 async fn route(state: AppState, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let auth = Auth::from_request(&parts.headers, parts.uri.query());
-    let request_id = parts
-        .extensions
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    // Signatures are never verified; a malformed Authorization header is simply no scope.
+    let auth = Auth::from_request(authorization, parts.uri.query()).unwrap_or(Auth::None);
     let region = auth
-        .region()
-        .map(str::to_string)
+        .scope()
+        .map(|s| s.region.clone())
+        .filter(|r| !r.is_empty())
         .unwrap_or_else(|| state.config.region.clone());
     let query: HashMap<String, String> = parts
         .uri
@@ -85,13 +82,12 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     let ctx = RequestCtx {
-        request_id,
         region,
         query,
         started: std::time::Instant::now(),
     };
 
-    if auth.service() == Some("s3") {
+    if is_s3(&auth, &parts.headers) {
         return Ok(s3_not_implemented());
     }
 
@@ -125,9 +121,7 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
                 _ => Err(unknown_operation()),
             }
         }
-        (_, [first, ..]) if UNIMPLEMENTED_CONTROL.contains(first) => {
-            Err(not_implemented(first))
-        }
+        (_, [first, ..]) if UNIMPLEMENTED_CONTROL.contains(first) => Err(not_implemented(first)),
         _ => Err(unknown_operation()),
     }
 }
@@ -152,17 +146,23 @@ async fn read_body(
 }
 
 fn not_implemented(what: &str) -> ApiError {
-    ApiError::new(
-        AwsErrorCode::NotImplemented,
-        format!("The operation behind '{what}' is not implemented by bedrock-local yet."),
-    )
+    ApiError::not_implemented(format!(
+        "The operation behind '{what}' is not implemented by bedrock-local yet."
+    ))
 }
 
 fn unknown_operation() -> ApiError {
-    ApiError::new(
-        AwsErrorCode::UnknownOperationException,
-        "The requested operation is not recognized by the service.",
-    )
+    ApiError::unknown_operation()
+}
+
+/// Stage 1 of routing (bedrock-wire §1.6): the credential scope decides; without one, a Bearer
+/// token means Bedrock, and botocore's S3 client is recognised by `x-amz-content-sha256`.
+fn is_s3(auth: &Auth, headers: &axum::http::HeaderMap) -> bool {
+    match auth {
+        Auth::SigV4(scope) => scope.service == "s3",
+        Auth::Bearer => false,
+        Auth::None => headers.contains_key("x-amz-content-sha256"),
+    }
 }
 
 /// S3 requests arrive on this port too; the S3 endpoint is not part of this build yet.

@@ -55,8 +55,7 @@ pub fn list(state: &AppState, ctx: &RequestCtx) -> Result<Response, ApiError> {
     if let Some(p) = provider {
         let valid = !p.is_empty()
             && p.len() <= 63
-            && p
-                .chars()
+            && p.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ');
         if !valid {
             return Err(ApiError::validation(format!(

@@ -3,7 +3,6 @@
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use bedrock_local_aws::error::AwsErrorCode;
 use bedrock_local_core::GenerateRequest;
 
 use crate::error::ApiError;
@@ -30,12 +29,9 @@ pub async fn invoke(
         .clone()
         .unwrap_or_else(|| LOCAL_NAME_DIALECT.to_string());
     let Some(dialect) = bedrock_local_dialects::invoke_dialect(&dialect_id) else {
-        return Err(ApiError::new(
-            AwsErrorCode::NotImplemented,
-            format!(
-                "bedrock-local does not implement the InvokeModel body format of {dialect_id} yet; use Converse for this model."
-            ),
-        ));
+        return Err(ApiError::not_implemented(format!(
+            "bedrock-local does not implement the InvokeModel body format of {dialect_id} yet; use Converse for this model."
+        )));
     };
     let traits = model_traits(state, &resolved);
     let decoded = dialect.decode(&body, &traits)?;

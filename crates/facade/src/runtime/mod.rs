@@ -17,7 +17,9 @@ const FALLBACK_DEFAULT_MAX_TOKENS: u32 = 512;
 pub fn model_traits(state: &AppState, resolved: &Resolved) -> ModelTraits {
     match &resolved.foundation_model {
         Some(fm) => ModelTraits {
-            max_output_tokens: fm.max_output_tokens,
+            max_output_tokens: fm
+                .max_output_tokens
+                .unwrap_or_else(|| state.registry.max_output_tokens(&resolved.local)),
             default_max_tokens: fm.default_max_tokens.unwrap_or(FALLBACK_DEFAULT_MAX_TOKENS),
             supports_system: fm.supports_system,
             supports_tools: fm.supports_tools,
@@ -37,7 +39,7 @@ pub fn ensure_text(resolved: &Resolved) -> Result<(), ApiError> {
     let catalog_text = resolved
         .foundation_model
         .as_ref()
-        .is_none_or(|fm| fm.output_modalities.iter().any(|m| m == "TEXT"));
+        .is_none_or(|fm| fm.task() == Task::Text);
     if resolved.local_task == Task::Text && catalog_text {
         Ok(())
     } else {
@@ -92,12 +94,5 @@ pub async fn complete(
 
 /// `tooluse_` + 22 base62 characters, like Bedrock's ids.
 fn new_tool_use_id() -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut n = uuid::Uuid::new_v4().as_u128();
-    let mut id = String::from("tooluse_");
-    for _ in 0..22 {
-        id.push(ALPHABET[(n % 62) as usize] as char);
-        n /= 62;
-    }
-    id
+    bedrock_local_dialects::converse::tool_use_id(uuid::Uuid::new_v4().as_u128())
 }
