@@ -10,14 +10,9 @@ use tracing::Instrument;
 
 use crate::error::ApiError;
 
-/// The request id of the current request (also sent as `x-amzn-RequestId`).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// Gives every request an id and a span, and every response the `x-amzn-RequestId` header.
-pub async fn request_context(mut request: Request, next: Next) -> Response {
+pub async fn request_context(request: Request, next: Next) -> Response {
     let id = bedrock_local_aws::RequestId::new_v4().to_header_value();
-    request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -1,0 +1,223 @@
+//! The facade against a fake backend: routing, error mapping, response shapes, panic safety,
+//! with no candle in the build (the backend is reached only through `InferenceBackend`).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use bedrock_local_core::{
+    BackendError, GenerateRequest, GenerationEvent, GenerationStream, InferenceBackend,
+    LocalModelName, ModelStatus, Prompt, StopReason, TokenCount, Usage,
+};
+use bedrock_local_facade::{router, AppState, FacadeConfig};
+use bedrock_local_registry::{Registry, RegistryConfig};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Answers with the last user message, word by word; special prompts trigger failures.
+struct Echo;
+
+impl InferenceBackend for Echo {
+    fn generate(&self, request: GenerateRequest) -> Result<GenerationStream, BackendError> {
+        let text = match &request.prompt {
+            Prompt::Raw(t) => t.clone(),
+            Prompt::Chat { messages, .. } => {
+                messages.last().map(|m| m.joined_text()).unwrap_or_default()
+            }
+        };
+        match text.as_str() {
+            "overload" => return Err(BackendError::Overloaded(request.model.to_string())),
+            "panic" => panic!("boom"),
+            "too long" => {
+                let (tx, stream) = GenerationStream::channel(1);
+                let _ = tx.try_send(Err(BackendError::ContextOverflow {
+                    prompt_tokens: 9000,
+                    limit: 8191,
+                }));
+                return Ok(stream);
+            }
+            _ => {}
+        }
+        let words: Vec<String> = text.split(' ').map(|w| format!("{w} ")).collect();
+        let (tx, stream) = GenerationStream::channel(words.len() + 2);
+        let _ = tx.try_send(Ok(GenerationEvent::Started { prompt_tokens: 3 }));
+        let n = words.len().min(request.max_tokens as usize);
+        for w in &words[..n] {
+            let _ = tx.try_send(Ok(GenerationEvent::Text(w.clone())));
+        }
+        let stop_reason = if n < words.len() {
+            StopReason::MaxTokens
+        } else {
+            StopReason::EndTurn
+        };
+        let _ = tx.try_send(Ok(GenerationEvent::Finished {
+            stop_reason,
+            usage: Usage {
+                input_tokens: 3,
+                output_tokens: n as u32,
+            },
+        }));
+        Ok(stream)
+    }
+
+    fn count_tokens(&self, _: &LocalModelName, _: &Prompt) -> Result<TokenCount, BackendError> {
+        Ok(TokenCount {
+            prompt_tokens: 3,
+            context_length: 8192,
+        })
+    }
+
+    fn load(&self, _: &LocalModelName) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    fn status(&self) -> Vec<ModelStatus> {
+        Vec::new()
+    }
+}
+
+fn app() -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::new(RegistryConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..RegistryConfig::default()
+    })
+    .unwrap();
+    let state = AppState::new(Arc::new(Echo), Arc::new(registry), FacadeConfig::default());
+    (router(state), dir)
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20261126/eu-west-1/bedrock/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, headers, json)
+}
+
+fn chat(text: &str, max_tokens: u32) -> String {
+    serde_json::json!({
+        "messages": [{"role": "user", "content": [{"text": text}]}],
+        "inferenceConfig": {"maxTokens": max_tokens}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn converse_shape_and_stop_reasons() {
+    let (app, _dir) = app();
+    let (status, headers, v) = call(
+        &app,
+        "POST",
+        "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
+        &chat("one two three", 10),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(headers.contains_key("x-amzn-requestid"));
+    assert_eq!(v["output"]["message"]["role"], "assistant");
+    assert_eq!(
+        v["output"]["message"]["content"][0]["text"],
+        "one two three "
+    );
+    assert_eq!(v["stopReason"], "end_turn");
+    assert_eq!(v["usage"]["inputTokens"], 3);
+    assert_eq!(v["usage"]["outputTokens"], 3);
+    assert_eq!(v["usage"]["totalTokens"], 6);
+    assert!(v["metrics"]["latencyMs"].is_u64());
+
+    let (_, _, v) = call(
+        &app,
+        "POST",
+        "/model/anthropic.claude-3-haiku-20240307-v1:0/converse",
+        &chat("one two three", 2),
+    )
+    .await;
+    assert_eq!(v["stopReason"], "max_tokens");
+}
+
+#[tokio::test]
+async fn backend_errors_map_to_aws_errors() {
+    let (app, _dir) = app();
+    let uri = "/model/meta.llama3-8b-instruct-v1%3A0/converse";
+    let (status, headers, v) = call(&app, "POST", uri, &chat("overload", 5)).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["x-amzn-errortype"], "ThrottlingException");
+    assert!(v["message"].as_str().unwrap().contains("Too many requests"));
+
+    let (status, headers, v) = call(&app, "POST", uri, &chat("too long", 5)).await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["x-amzn-errortype"], "ValidationException");
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Input is too long for requested model."));
+
+    // A panicking backend is a 500 InternalServerException, and the app keeps serving.
+    let (status, headers, _) = call(&app, "POST", uri, &chat("panic", 5)).await;
+    assert_eq!(status, 500);
+    assert_eq!(headers["x-amzn-errortype"], "InternalServerException");
+    let (status, _, _) = call(&app, "POST", uri, &chat("still here", 5)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn routing_by_scope_and_path() {
+    let (app, _dir) = app();
+    // The region of minted ARNs comes from the credential scope.
+    let (status, _, v) = call(&app, "GET", "/foundation-models?byProvider=Meta", "").await;
+    assert_eq!(status, 200);
+    let first = &v["modelSummaries"][0];
+    assert!(first["modelArn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:bedrock:eu-west-1::foundation-model/meta."));
+
+    let (status, headers, _) =
+        call(&app, "GET", "/foundation-models?byOutputModality=SOUND", "").await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["x-amzn-errortype"], "ValidationException");
+
+    // Embedding models cannot converse.
+    let (status, _, v) = call(
+        &app,
+        "POST",
+        "/model/amazon.titan-embed-text-v2%3A0/converse",
+        &chat("hi", 5),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("doesn't support the model"));
+
+    // Known-but-later operations are a clear 501; unknown paths a 404.
+    let (status, headers, _) = call(
+        &app,
+        "POST",
+        "/model/meta.llama3-8b-instruct-v1%3A0/converse-stream",
+        &chat("hi", 5),
+    )
+    .await;
+    assert_eq!(status, 501);
+    assert_eq!(headers["x-amzn-errortype"], "NotImplementedException");
+    let (status, headers, _) = call(&app, "GET", "/nothing/here", "").await;
+    assert_eq!(status, 404);
+    assert_eq!(headers["x-amzn-errortype"], "UnknownOperationException");
+}
