@@ -2,7 +2,7 @@
 //!
 //! Looks in the user's own hf cache (`HF_HOME`) first, then in ours (`<data_dir>/huggingface`),
 //! then downloads into ours with hf-hub (which resumes its own `.part` files and honours the
-//! configured endpoint). Whatever is found is hashed before it enters the store; the store gets a
+//! configured endpoint; `HF_TOKEN` or the user's saved token is sent for gated repositories). Whatever is found is hashed before it enters the store; the store gets a
 //! hard link when possible, a copy otherwise.
 
 use std::path::{Path, PathBuf};
@@ -47,7 +47,11 @@ pub(crate) fn fetch(
         }
     }
 
-    let api = ApiBuilder::from_cache(Cache::new(store.hf_cache_dir().join("hub")))
+    let mut builder = ApiBuilder::from_cache(Cache::new(store.hf_cache_dir().join("hub")));
+    if let Some(token) = user_token() {
+        builder = builder.with_token(Some(token));
+    }
+    let api = builder
         .with_endpoint(session.hf_endpoint.clone())
         .with_progress(false)
         .with_retries(3)
@@ -90,6 +94,16 @@ fn user_cache_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(home).join("hub"));
     }
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
+}
+
+/// The user's hub token for gated repositories: `HF_TOKEN`, else the token file next to their
+/// hf cache (`huggingface-cli login`).
+fn user_token() -> Option<String> {
+    std::env::var("HF_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .or_else(|| user_cache_dir().and_then(|dir| Cache::new(dir).token()))
 }
 
 /// Removes a file from our hf cache: the pointer and the blob it points to.
