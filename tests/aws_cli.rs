@@ -1,6 +1,8 @@
 //! LocalStack's Bedrock guide, steps 1-3, through the real `aws` CLI (what `awslocal` runs).
 //! Skipped with a message when the CLI is not installed (`scripts/test.sh` installs it).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! Bad input gets Bedrock's error code, status and message, never a crash or a 500.
 //! Raw HTTP so the exact wire shape (`x-amzn-ErrorType`, `{"message"}`) is asserted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{alive, raw, Server};

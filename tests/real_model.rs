@@ -4,6 +4,8 @@
 //! model into the data dir); otherwise each prints why it is skipped. The server uses the
 //! built-in models.toml and the normal data dir, so the model is not downloaded twice.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{raw, Server};

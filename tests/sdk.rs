@@ -1,6 +1,8 @@
 //! The server driven by the AWS SDK for Rust (aws-sdk-bedrock, aws-sdk-bedrockruntime), as a
 //! user's code would: catalog calls, Converse and InvokeModel on tiny random-weight models.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use aws_sdk_bedrock::types::{ModelModality, InferenceType};

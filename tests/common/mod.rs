@@ -4,6 +4,8 @@
 //! through a `file` source in a test models.toml, so the whole path (registry, sha256
 //! verification, engine, facade) runs without any download.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
