@@ -16,6 +16,10 @@ pub enum EngineError {
     /// The GGUF's `general.architecture` is not one we implement.
     #[error("unsupported architecture {0:?}")]
     UnsupportedArchitecture(String),
+    /// The request cannot be served as asked (a position past the context window, a prompt
+    /// the model cannot take...). Reported to the caller as an invalid request.
+    #[error("{0}")]
+    InvalidRequest(String),
     /// A tensor operation failed.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),

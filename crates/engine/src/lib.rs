@@ -4,10 +4,31 @@
 //! workspace may): GGUF loading, one file per architecture under `arch/`, the tokenizer built
 //! from GGUF metadata, chat templates, sampling, stop-sequence handling and the worker thread
 //! that runs inference off the async runtime. The facade sees it only through
-//! `bedrock_local_core::InferenceBackend`.
+//! `bedrock_local_core::InferenceBackend`, implemented by [`Engine`].
+//!
+//! Map of the crate:
+//! - [`backend`]: [`Engine`] and [`EngineConfig`]: models, queues, admission, error mapping;
+//! - `worker`: one OS thread per model, lazy loading, the request lifecycle;
+//! - [`loader`]: GGUF -> tokenizer + chat template + weights; prompt -> token ids;
+//! - [`arch`]: [`arch::CausalLm`] and one file per architecture (qwen2, gemma3, llama);
+//! - [`generate`]: the decode loop; [`sampling`]: next-token choice; [`stream`]: UTF-8-safe
+//!   detokenization and stop sequences;
+//! - [`tokenizer`], [`chat_template`]: built from the GGUF's own metadata;
+//! - [`bench`](mod@bench): llama-bench style measurements; [`testing`]: tiny GGUFs for tests.
 
+pub mod arch;
+pub mod backend;
+pub mod bench;
 pub mod chat_template;
 pub mod error;
+pub mod generate;
+pub mod loader;
+pub mod sampling;
+pub mod stream;
+pub mod testing;
 pub mod tokenizer;
+mod worker;
 
+pub use backend::{Engine, EngineConfig};
+pub use bench::{bench, BenchReport};
 pub use error::{EngineError, Result};

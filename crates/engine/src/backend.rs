@@ -1,0 +1,185 @@
+//! [`Engine`]: the candle implementation of `bedrock_local_core::InferenceBackend`.
+//!
+//! Owns the front door: which models exist, their queues, admission (a full queue answers
+//! `Overloaded` at once), and the mapping of engine failures to `BackendError`. The work
+//! itself happens on one worker thread per model (see `worker.rs`), started on first use.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use bedrock_local_core::{
+    BackendError, GenerateRequest, GenerationStream, InferenceBackend, LocalModelName,
+    ModelLocator, ModelStatus, Prompt, TokenCount,
+};
+
+use crate::arch::LoadOptions;
+use crate::worker::{self, request_error, Job, ModelShared};
+
+/// Events buffered per request before the worker waits for the reader. Bounds memory per
+/// request; a reader that stops reading holds the worker (backpressure), a reader that drops
+/// the stream cancels the request.
+pub const EVENT_BUFFER: usize = 64;
+
+/// How the engine runs. Library crates take plain structs: defaults live in the CLI config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// CPU threads candle uses for one forward (`None`: candle's default, the number of
+    /// physical cores or `RAYON_NUM_THREADS`/`CANDLE_NUM_THREADS` from the environment).
+    /// Applied by setting `CANDLE_NUM_THREADS` and `RAYON_NUM_THREADS` when the engine is
+    /// built: candle reads them once, at its first parallel operation in the process, so build
+    /// the engine before anything else runs candle code.
+    pub threads: Option<usize>,
+    /// Upper bound on a model's context window (and so its KV cache), whatever its GGUF
+    /// declares. Lower it to bound memory; raise it for long prompts.
+    pub max_context: usize,
+    /// Requests that may wait per model before new ones are refused with `Overloaded`
+    /// (Bedrock's ThrottlingException).
+    pub queue_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            threads: None,
+            max_context: 8192,
+            queue_capacity: 64,
+        }
+    }
+}
+
+/// Applies a thread count to candle's thread pools (see [`EngineConfig::threads`]).
+pub fn configure_threads(threads: Option<usize>) {
+    if let Some(n) = threads.filter(|n| *n > 0) {
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}
+
+/// One model known to the engine.
+struct Slot {
+    shared: Arc<ModelShared>,
+    /// The worker's queue, created with the worker on first use.
+    queue: Mutex<Option<SyncSender<Job>>>,
+}
+
+/// The candle CPU engine. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct Engine {
+    slots: BTreeMap<LocalModelName, Slot>,
+    config: EngineConfig,
+}
+
+impl Engine {
+    /// An engine serving `models`, whose files come from `locator` on first use. Nothing is
+    /// loaded and no thread is started until a model is needed (or [`InferenceBackend::load`]
+    /// is called). Applies `config.threads` (see [`EngineConfig::threads`]).
+    pub fn new(
+        locator: Arc<dyn ModelLocator>,
+        models: Vec<LocalModelName>,
+        config: EngineConfig,
+    ) -> Self {
+        configure_threads(config.threads);
+        let options = LoadOptions {
+            max_context: config.max_context.max(2),
+        };
+        let slots = models
+            .into_iter()
+            .map(|name| {
+                let shared = Arc::new(ModelShared::new(name.clone(), locator.clone(), options));
+                (
+                    name,
+                    Slot {
+                        shared,
+                        queue: Mutex::new(None),
+                    },
+                )
+            })
+            .collect();
+        Self { slots, config }
+    }
+
+    /// The configuration the engine was built with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn slot(&self, name: &LocalModelName) -> Result<&Slot, BackendError> {
+        self.slots
+            .get(name)
+            .ok_or_else(|| BackendError::UnknownModel(name.to_string()))
+    }
+
+    /// The model's queue, starting its worker thread on first use.
+    fn queue(&self, slot: &Slot) -> Result<SyncSender<Job>, BackendError> {
+        let mut queue = slot.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = queue.as_ref() {
+            return Ok(tx.clone());
+        }
+        let tx = worker::spawn(slot.shared.clone(), self.config.queue_capacity).map_err(|e| {
+            BackendError::Internal(format!("cannot start the inference thread: {e}"))
+        })?;
+        *queue = Some(tx.clone());
+        Ok(tx)
+    }
+}
+
+impl InferenceBackend for Engine {
+    fn generate(&self, request: GenerateRequest) -> Result<GenerationStream, BackendError> {
+        let slot = self.slot(&request.model)?;
+        let queue = self.queue(slot)?;
+        let (tx, stream) = GenerationStream::channel(EVENT_BUFFER);
+        let model = request.model.to_string();
+        let job = Job {
+            request,
+            tx,
+            span: tracing::Span::current(),
+            enqueued: Instant::now(),
+        };
+        match queue.try_send(job) {
+            Ok(()) => Ok(stream),
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(model, "queue full: request refused");
+                Err(BackendError::Overloaded(model))
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                // The worker died (it only exits when the engine is dropped); start over next time.
+                *slot.queue.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                Err(BackendError::Internal(format!(
+                    "the inference thread of model {model} stopped"
+                )))
+            }
+        }
+    }
+
+    fn count_tokens(
+        &self,
+        model: &LocalModelName,
+        prompt: &Prompt,
+    ) -> Result<TokenCount, BackendError> {
+        let slot = self.slot(model)?;
+        let loaded = slot.shared.ensure_loaded()?;
+        let ids = loaded.encode_prompt(prompt).map_err(request_error)?;
+        Ok(TokenCount {
+            prompt_tokens: ids.len() as u32,
+            context_length: loaded.context_length as u32,
+        })
+    }
+
+    fn load(&self, model: &LocalModelName) -> Result<(), BackendError> {
+        let slot = self.slot(model)?;
+        slot.shared.ensure_loaded()?;
+        self.queue(slot)?;
+        Ok(())
+    }
+
+    fn status(&self) -> Vec<ModelStatus> {
+        self.slots
+            .values()
+            .map(|slot| ModelStatus {
+                name: slot.shared.name().clone(),
+                state: slot.shared.state(),
+            })
+            .collect()
+    }
+}

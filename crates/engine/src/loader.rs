@@ -1,0 +1,104 @@
+//! Loading a model from its files, and turning a [`Prompt`] into token ids for it.
+//!
+//! Owns the order of loading (GGUF header, then tokenizer and chat template from its metadata,
+//! then the weights) and the prompt rules shared by generation, token counting and the
+//! benchmark: chat prompts go through the chat template with the generation prompt added,
+//! and BOS is not added a second time when the template already wrote it.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bedrock_local_core::{ModelFiles, Prompt};
+use candle_core::quantized::gguf_file::Content;
+
+use crate::arch::{self, CausalLm, LoadOptions};
+use crate::chat_template::ChatTemplate;
+use crate::tokenizer::GgufTokenizer;
+use crate::{EngineError, Result};
+
+/// A model in memory: tokenizer, template, limits, and the weights (taken by the worker).
+pub struct LoadedModel {
+    /// `general.architecture`.
+    pub architecture: String,
+    /// The tokenizer built from the GGUF metadata.
+    pub tokenizer: Arc<GgufTokenizer>,
+    /// The chat template, or why there is none usable (raw prompts still work).
+    pub template: std::result::Result<ChatTemplate, String>,
+    /// Context window in tokens (capped).
+    pub context_length: usize,
+    /// Ids that end a turn.
+    pub eog_ids: Vec<u32>,
+    /// How long loading took.
+    pub load_time: Duration,
+    /// The weights and KV cache; the worker takes them on its first request.
+    pub model: Mutex<Option<Box<dyn CausalLm>>>,
+}
+
+/// Reads a GGUF model: tokenizer, chat template (the `files.chat_template` override, else the
+/// GGUF's own, else the built-in fallback), and weights.
+pub fn load(files: &ModelFiles, options: LoadOptions) -> Result<LoadedModel> {
+    let started = Instant::now();
+    let file = File::open(&files.weights)
+        .map_err(|e| EngineError::Gguf(format!("cannot open {}: {e}", files.weights.display())))?;
+    let mut reader = BufReader::new(file);
+    let content = Content::read(&mut reader)
+        .map_err(|e| EngineError::Gguf(format!("{}: {e}", files.weights.display())))?;
+    let architecture = arch::architecture(&content)?;
+    let tokenizer = GgufTokenizer::from_gguf(&content)?;
+    let template = match &files.chat_template {
+        Some(source) => {
+            ChatTemplate::from_source(source, tokenizer.bos_token(), tokenizer.eos_token())
+                .map(|t| t.with_bos_stripped(tokenizer.adds_bos()))
+        }
+        None => ChatTemplate::from_gguf(&content, &tokenizer),
+    }
+    .map_err(|e| e.to_string());
+    if let Err(reason) = &template {
+        tracing::warn!(architecture, %reason, "no usable chat template: only raw prompts will work");
+    }
+    let model = arch::load(content, &mut reader, options)?;
+    let eog_ids = tokenizer.eog_ids();
+    Ok(LoadedModel {
+        architecture,
+        context_length: model.context_length(),
+        tokenizer: Arc::new(tokenizer),
+        template,
+        eog_ids,
+        load_time: started.elapsed(),
+        model: Mutex::new(Some(model)),
+    })
+}
+
+impl LoadedModel {
+    /// The prompt's token ids, as the model will see them.
+    pub fn encode_prompt(&self, prompt: &Prompt) -> Result<Vec<u32>> {
+        let ids = match prompt {
+            Prompt::Chat {
+                system,
+                messages,
+                tools,
+                tool_choice: _,
+            } => {
+                let template = self.template.as_ref().map_err(|reason| {
+                    EngineError::InvalidRequest(format!(
+                        "this model has no usable chat template ({reason})"
+                    ))
+                })?;
+                let text = template.render(system.as_deref(), messages, tools, true)?;
+                // The template may write BOS itself (Llama 3, Gemma): do not add a second one.
+                let has_bos = self
+                    .tokenizer
+                    .bos_token()
+                    .is_some_and(|bos| !bos.is_empty() && text.starts_with(&bos));
+                self.tokenizer.encode(&text, !has_bos)?
+            }
+            Prompt::Raw(text) => self.tokenizer.encode(text, true)?,
+        };
+        if ids.is_empty() {
+            return Err(EngineError::InvalidRequest("the prompt is empty".into()));
+        }
+        Ok(ids)
+    }
+}

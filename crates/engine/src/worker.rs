@@ -1,0 +1,284 @@
+//! One model's life: lazy loading, its request queue, and the OS thread that runs inference.
+//!
+//! Inference never runs on the async runtime: each model gets a dedicated thread that takes
+//! jobs from a bounded FIFO channel (fair: first come, first served; one generation at a
+//! time). The bounded channel is the backpressure of DESIGN.md §4: when it is full the
+//! backend refuses at once. Each job carries its reply channel and the caller's tracing span,
+//! so the thread's logs stay attached to the request (TEI's `BackendThread` pattern).
+//!
+//! Loading happens on whichever thread first needs the model (the worker for a generation,
+//! the caller for `load`/`count_tokens`), serialised by a mutex; the state machine is
+//! NotLoaded -> Loading -> Ready | Failed(reason), and a failed load is retried by the next
+//! request that needs the model.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use bedrock_local_core::{
+    BackendError, GenerateRequest, GenerationEvent, LocalModelName, ModelLocator, ModelState, Usage,
+};
+
+use crate::arch::{CausalLm, LoadOptions};
+use crate::generate::{self, GenerationPlan, Sink};
+use crate::loader::{self, LoadedModel};
+use crate::EngineError;
+
+/// Where a job's events go.
+pub type EventSender = tokio::sync::mpsc::Sender<Result<GenerationEvent, BackendError>>;
+
+/// A generation waiting for its turn.
+pub struct Job {
+    /// What to generate.
+    pub request: GenerateRequest,
+    /// Where to send the events; closed when the caller dropped the stream.
+    pub tx: EventSender,
+    /// The caller's span, entered while the job runs.
+    pub span: tracing::Span,
+    /// When the job was queued (for the queue-wait log).
+    pub enqueued: Instant,
+}
+
+/// What the engine front and the worker thread share about one model.
+pub struct ModelShared {
+    name: LocalModelName,
+    locator: Arc<dyn ModelLocator>,
+    options: LoadOptions,
+    state: Mutex<ModelState>,
+    loaded: Mutex<Option<Arc<LoadedModel>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ModelShared {
+    /// A model that is not loaded yet.
+    pub fn new(name: LocalModelName, locator: Arc<dyn ModelLocator>, options: LoadOptions) -> Self {
+        Self {
+            name,
+            locator,
+            options,
+            state: Mutex::new(ModelState::NotLoaded),
+            loaded: Mutex::new(None),
+        }
+    }
+
+    /// The local name.
+    pub fn name(&self) -> &LocalModelName {
+        &self.name
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ModelState {
+        lock(&self.state).clone()
+    }
+
+    fn set_state(&self, state: ModelState) {
+        *lock(&self.state) = state;
+    }
+
+    /// The loaded model, loading it first if needed (blocking; concurrent callers wait for
+    /// the same load).
+    pub fn ensure_loaded(&self) -> Result<Arc<LoadedModel>, BackendError> {
+        let mut slot = lock(&self.loaded);
+        if let Some(loaded) = slot.as_ref() {
+            return Ok(loaded.clone());
+        }
+        self.set_state(ModelState::Loading);
+        tracing::info!(model = %self.name, "loading model");
+        let result = self.locator.locate(&self.name).and_then(|files| {
+            loader::load(&files, self.options).map_err(|e| BackendError::LoadFailed {
+                model: self.name.to_string(),
+                reason: e.to_string(),
+            })
+        });
+        match result {
+            Ok(loaded) => {
+                tracing::info!(
+                    model = %self.name,
+                    architecture = %loaded.architecture,
+                    context_length = loaded.context_length,
+                    load_ms = loaded.load_time.as_millis() as u64,
+                    "model ready"
+                );
+                let loaded = Arc::new(loaded);
+                *slot = Some(loaded.clone());
+                self.set_state(ModelState::Ready);
+                Ok(loaded)
+            }
+            Err(e) => {
+                tracing::error!(model = %self.name, error = %e, "model failed to load");
+                self.set_state(ModelState::Failed(e.to_string()));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Starts the worker thread of one model; returns the sending side of its queue.
+pub fn spawn(shared: Arc<ModelShared>, capacity: usize) -> std::io::Result<SyncSender<Job>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(capacity.max(1));
+    std::thread::Builder::new()
+        .name(format!("engine-{}", shared.name()))
+        .spawn(move || worker_loop(&shared, rx))?;
+    Ok(tx)
+}
+
+/// Serves jobs until the engine (the only sender) is dropped.
+fn worker_loop(shared: &ModelShared, rx: Receiver<Job>) {
+    let mut model: Option<Box<dyn CausalLm>> = None;
+    while let Ok(job) = rx.recv() {
+        let span = job.span.clone();
+        let _entered = span.enter();
+        let tx = job.tx.clone();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| serve(shared, &mut model, job)));
+        if outcome.is_err() {
+            tracing::error!(model = %shared.name(), "generation panicked");
+            let _ = tx.blocking_send(Err(BackendError::Internal(
+                "the inference thread panicked during this request".into(),
+            )));
+        }
+    }
+    tracing::debug!(model = %shared.name(), "engine worker stopped");
+}
+
+/// Runs one job, reporting everything (including failures) on its channel.
+fn serve(shared: &ModelShared, model: &mut Option<Box<dyn CausalLm>>, job: Job) {
+    if job.tx.is_closed() {
+        tracing::debug!("request cancelled while queued");
+        return;
+    }
+    let queued_ms = job.enqueued.elapsed().as_millis() as u64;
+    let loaded = match shared.ensure_loaded() {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            let _ = job.tx.blocking_send(Err(e));
+            return;
+        }
+    };
+    if model.is_none() {
+        *model = loaded
+            .model
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+    let Some(model) = model.as_mut() else {
+        let _ = job.tx.blocking_send(Err(BackendError::Internal(
+            "the model weights are not available to this worker".into(),
+        )));
+        return;
+    };
+    if let Err(e) = generate_one(&loaded, model.as_mut(), &job, queued_ms) {
+        let _ = job.tx.blocking_send(Err(e));
+    }
+}
+
+/// Validation, then the decode loop, then `Finished`.
+fn generate_one(
+    loaded: &LoadedModel,
+    model: &mut dyn CausalLm,
+    job: &Job,
+    queued_ms: u64,
+) -> Result<(), BackendError> {
+    let request = &job.request;
+    let prompt = loaded
+        .encode_prompt(&request.prompt)
+        .map_err(request_error)?;
+    let context = loaded.context_length;
+    let limit = context.saturating_sub(1);
+    if prompt.len() > limit {
+        return Err(BackendError::ContextOverflow {
+            prompt_tokens: prompt.len() as u32,
+            limit: limit as u32,
+        });
+    }
+    let max_new_tokens = (request.max_tokens as usize).min(context - prompt.len());
+    if job
+        .tx
+        .blocking_send(Ok(GenerationEvent::Started {
+            prompt_tokens: prompt.len() as u32,
+        }))
+        .is_err()
+    {
+        return Ok(());
+    }
+    let plan = GenerationPlan {
+        prompt: &prompt,
+        max_new_tokens,
+        sampling: request.sampling,
+        stop_sequences: &request.stop_sequences,
+        eog_ids: &loaded.eog_ids,
+    };
+    let mut sink = ChannelSink { tx: &job.tx };
+    let outcome = generate::run(model, loaded.tokenizer.as_ref(), &plan, &mut sink)
+        .map_err(|e| BackendError::Internal(e.to_string()))?;
+    let decode_s = outcome.decode.as_secs_f64();
+    let prefill_s = outcome.prefill.as_secs_f64();
+    let Some(stop_reason) = outcome.stop_reason else {
+        tracing::info!(
+            model = %request.model,
+            prompt_tokens = prompt.len(),
+            output_tokens = outcome.output_tokens,
+            "generation cancelled by the caller"
+        );
+        return Ok(());
+    };
+    tracing::info!(
+        model = %request.model,
+        prompt_tokens = prompt.len(),
+        output_tokens = outcome.output_tokens,
+        stop_reason = ?stop_reason,
+        queued_ms,
+        prefill_ms = (prefill_s * 1e3) as u64,
+        prefill_tok_s = per_second(prompt.len(), prefill_s),
+        decode_tok_s = per_second(outcome.output_tokens.saturating_sub(1), decode_s),
+        "generation finished"
+    );
+    let _ = job.tx.blocking_send(Ok(GenerationEvent::Finished {
+        stop_reason,
+        usage: Usage {
+            input_tokens: prompt.len() as u32,
+            output_tokens: outcome.output_tokens as u32,
+        },
+    }));
+    Ok(())
+}
+
+fn per_second(n: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        (n as f64 / seconds * 10.0).round() / 10.0
+    } else {
+        0.0
+    }
+}
+
+/// Maps an error met while preparing a request: template and request problems are the
+/// caller's, anything else is ours.
+pub fn request_error(e: EngineError) -> BackendError {
+    match e {
+        EngineError::Template(m) | EngineError::InvalidRequest(m) => {
+            BackendError::InvalidRequest(m)
+        }
+        other => BackendError::Internal(other.to_string()),
+    }
+}
+
+/// Sends text into the request's channel; blocks when the caller reads slowly.
+struct ChannelSink<'a> {
+    tx: &'a EventSender,
+}
+
+impl Sink for ChannelSink<'_> {
+    fn text(&mut self, text: String) -> bool {
+        self.tx
+            .blocking_send(Ok(GenerationEvent::Text(text)))
+            .is_ok()
+    }
+
+    fn cancelled(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
