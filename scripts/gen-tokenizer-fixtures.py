@@ -6,6 +6,11 @@ default flags (special tokens written in the text are parsed as specials; BOS is
 for it) against each real GGUF, and writes the ids it printed to one JSON fixture per model beside the corpus.
 crates/engine/tests/tokenizer_fidelity.rs then checks that our tokenizer gives exactly the same ids.
 
+Variants cover tokenizer settings the two models do not use (other pre-tokenizers, a SentencePiece space
+prefix): the real vocabulary with some `tokenizer.ggml.*` keys overridden, written to a tensor-less GGUF
+with llama.cpp's own gguf-py (needs numpy), tokenized the same way. Their fixtures carry the overrides, and
+the test applies the same overrides to the real model's metadata.
+
 llama.cpp comes from ../shared/tools/llamacpp-baseline.sh (built once from the llama-cpp-python sdist).
 Each string is passed through a file with --no-escape, so the bytes reach the tokenizer unchanged.
 
@@ -38,6 +43,14 @@ MODELS = {
     "gemma-3-270m-q4_k_m": ("/tmp/models/gemma-3-270m-q4_k_m.gguf", "gemma"),
 }
 FLAGS = ["--no-escape", "--ids", "--log-disable"]
+# (fixture name, base model fixture name, metadata overrides)
+VARIANTS = [
+    ("qwen2.5-coder+pre=llama-bpe", "qwen2.5-coder-0.5b-instruct-q4_k_m", {"tokenizer.ggml.pre": "llama-bpe"}),
+    ("qwen2.5-coder+pre=gpt-2", "qwen2.5-coder-0.5b-instruct-q4_k_m", {"tokenizer.ggml.pre": "gpt-2"}),
+    ("qwen2.5-coder+pre=default", "qwen2.5-coder-0.5b-instruct-q4_k_m", {"tokenizer.ggml.pre": "default"}),
+    ("qwen2.5-coder+pre=deepseek-coder", "qwen2.5-coder-0.5b-instruct-q4_k_m", {"tokenizer.ggml.pre": "deepseek-coder"}),
+    ("gemma-3-270m+add_space_prefix", "gemma-3-270m-q4_k_m", {"tokenizer.ggml.add_space_prefix": True}),
+]
 
 
 def readable_json(value) -> str:
@@ -93,6 +106,34 @@ def tokenize(tokenize_bin: str, model: str, text: str) -> list[int]:
     return ids
 
 
+def write_variant(base: str, overrides: dict, out: str) -> None:
+    """Copies every metadata key of `base` (no tensors), with `overrides`, into `out`."""
+    cache = os.environ.get("LLAMACPP_CACHE", os.path.expanduser("~/.cache/llamacpp-baseline"))
+    src = os.path.join(cache, "src", sdist_name()[: -len(".tar.gz")], "vendor", "llama.cpp", "gguf-py")
+    sys.path.insert(0, src)
+    from gguf import GGUFReader, GGUFValueType, GGUFWriter  # noqa: E402  (llama.cpp's own gguf-py)
+
+    reader = GGUFReader(base)
+    writer = GGUFWriter(out, reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture" or key in overrides:
+            continue
+        kind = field.types[0]
+        if kind == GGUFValueType.ARRAY:
+            writer.add_key_value(key, field.contents(), kind, sub_type=field.types[-1])
+        else:
+            writer.add_key_value(key, field.contents(), kind)
+    for key, value in overrides.items():
+        if isinstance(value, bool):
+            writer.add_bool(key, value)
+        else:
+            writer.add_string(key, value)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -114,20 +155,29 @@ def main() -> int:
     version = llama_version(tok)
     print(f"llama.cpp {version} from {sdist_name()}; {len(corpus)} strings", file=sys.stderr)
 
-    for name, (_, flag) in MODELS.items():
-        model = getattr(args, flag)
+    def run(name: str, model: str, base: str, overrides: dict) -> None:
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             all_ids = list(pool.map(lambda text: tokenize(tok, model, text), corpus))
         fixture = {
             "generator": "scripts/gen-tokenizer-fixtures.py",
             "llama_cpp": {"version": version, "source": sdist_name(), "flags": " ".join(FLAGS)},
-            "model": {"file": os.path.basename(model), "sha256": sha256(model)},
+            "model": {"file": os.path.basename(base), "sha256": sha256(base), "overrides": overrides},
             "cases": [{"text": text, "ids": ids} for text, ids in zip(corpus, all_ids)],
         }
         out = os.path.join(FIXTURES, f"{name}.json")
         with open(out, "w", encoding="utf-8") as f:
             f.write(readable_json(fixture))
         print(f"wrote {out}", file=sys.stderr)
+
+    for name, (_, flag) in MODELS.items():
+        model = getattr(args, flag)
+        run(name, model, model, {})
+    for name, base_name, overrides in VARIANTS:
+        base = getattr(args, MODELS[base_name][1])
+        with tempfile.TemporaryDirectory() as tmp:
+            variant = os.path.join(tmp, "variant.gguf")
+            write_variant(base, overrides, variant)
+            run(name, variant, base, overrides)
     # Keep the corpus in the same readable form.
     with open(os.path.join(FIXTURES, "corpus.json"), "w", encoding="utf-8") as f:
         f.write(readable_json(corpus))

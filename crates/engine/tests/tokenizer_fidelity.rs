@@ -19,11 +19,25 @@ struct Case {
 }
 
 fn fixture(name: &str) -> Vec<Case> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tokenizer")
-        .join(format!("{name}.json"));
+    fixture_at(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tokenizer")
+            .join(format!("{name}.json")),
+    )
+}
+
+/// Extra cases in the fixture format from a file named by `var`, if set (for checking larger
+/// generated corpora locally without committing them).
+fn extra_fixture(var: &str) -> Vec<Case> {
+    match std::env::var_os(var) {
+        Some(path) => fixture_at(Path::new(&path)),
+        None => Vec::new(),
+    }
+}
+
+fn fixture_at(path: &Path) -> Vec<Case> {
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     println!(
         "fixture {} from llama.cpp {} ({})",
         path.display(),
@@ -47,13 +61,33 @@ fn fixture(name: &str) -> Vec<Case> {
 }
 
 fn model(var: &str) -> Option<GgufTokenizer> {
+    let content = content(var)?;
+    Some(GgufTokenizer::from_gguf(&content).unwrap())
+}
+
+fn content(var: &str) -> Option<gguf_file::Content> {
     let Some(path) = std::env::var_os(var).map(PathBuf::from) else {
         println!("skipped: set {var} to the model's GGUF path to run this test");
         return None;
     };
     let mut file = std::fs::File::open(&path).unwrap();
-    let content = gguf_file::Content::read(&mut file).unwrap();
-    Some(GgufTokenizer::from_gguf(&content).unwrap())
+    Some(gguf_file::Content::read(&mut file).unwrap())
+}
+
+/// Fixture files for variants: the real vocabulary with some metadata overridden.
+fn variant_fixtures() -> Vec<(PathBuf, serde_json::Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tokenizer");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") && path.to_string_lossy().contains('+') {
+            let json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            found.push((path, json));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
 }
 
 fn pieces(tok: &GgufTokenizer, ids: &[u32]) -> String {
@@ -66,6 +100,9 @@ fn pieces(tok: &GgufTokenizer, ids: &[u32]) -> String {
 
 /// Encodes every corpus string and compares with llama.cpp, reporting every mismatch.
 fn check_ids(tok: &GgufTokenizer, cases: &[Case]) {
+    if cases.is_empty() {
+        return;
+    }
     let mut mismatches = 0;
     for case in cases {
         let ours = tok.encode(&case.text, true).unwrap();
@@ -88,7 +125,7 @@ fn check_ids(tok: &GgufTokenizer, cases: &[Case]) {
 }
 
 /// Decoding gives the text back: exactly when specials are rendered, and without the hidden
-/// (control) tokens otherwise. `space_marker` is the one input SentencePiece cannot keep: a
+/// (control) tokens otherwise. With `spm`, the one input SentencePiece cannot keep is allowed: a
 /// literal `▁` comes back as a space.
 fn check_round_trip(tok: &GgufTokenizer, cases: &[Case], spm: bool) {
     let mut failures = 0;
@@ -131,6 +168,10 @@ fn qwen_matches_llama_cpp() {
         return;
     };
     check_ids(&tok, &fixture("qwen2.5-coder-0.5b-instruct-q4_k_m"));
+    check_ids(
+        &tok,
+        &extra_fixture("BEDROCK_LOCAL_TEST_QWEN_EXTRA_FIXTURE"),
+    );
 }
 
 #[test]
@@ -139,6 +180,10 @@ fn gemma_matches_llama_cpp() {
         return;
     };
     check_ids(&tok, &fixture("gemma-3-270m-q4_k_m"));
+    check_ids(
+        &tok,
+        &extra_fixture("BEDROCK_LOCAL_TEST_GEMMA_EXTRA_FIXTURE"),
+    );
 }
 
 #[test]
@@ -147,6 +192,11 @@ fn qwen_round_trips() {
         return;
     };
     check_round_trip(&tok, &fixture("qwen2.5-coder-0.5b-instruct-q4_k_m"), false);
+    check_round_trip(
+        &tok,
+        &extra_fixture("BEDROCK_LOCAL_TEST_QWEN_EXTRA_FIXTURE"),
+        false,
+    );
 }
 
 #[test]
@@ -155,6 +205,48 @@ fn gemma_round_trips() {
         return;
     };
     check_round_trip(&tok, &fixture("gemma-3-270m-q4_k_m"), true);
+    check_round_trip(
+        &tok,
+        &extra_fixture("BEDROCK_LOCAL_TEST_GEMMA_EXTRA_FIXTURE"),
+        true,
+    );
+}
+
+/// Settings the two models do not use (Llama-3, GPT-2, default and DeepSeek-Coder
+/// pre-tokenizers; a SentencePiece space prefix), on their real vocabularies.
+#[test]
+fn variants_match_llama_cpp() {
+    let (Some(qwen), Some(gemma)) = (
+        content("BEDROCK_LOCAL_TEST_QWEN_GGUF"),
+        content("BEDROCK_LOCAL_TEST_GEMMA_GGUF"),
+    ) else {
+        return;
+    };
+    let variants = variant_fixtures();
+    assert!(variants.len() >= 5, "variant fixtures are missing");
+    for (path, json) in variants {
+        let spm = json["model"]["file"].as_str().unwrap().starts_with("gemma");
+        let real = if spm { &gemma } else { &qwen };
+        let mut base = gguf_file::Content {
+            magic: real.magic,
+            metadata: real.metadata.clone(),
+            tensor_infos: Default::default(),
+            tensor_data_offset: 0,
+        };
+        for (key, value) in json["model"]["overrides"].as_object().unwrap() {
+            let value = match value {
+                serde_json::Value::Bool(b) => gguf_file::Value::Bool(*b),
+                other => gguf_file::Value::String(other.as_str().unwrap().to_owned()),
+            };
+            base.metadata.insert(key.clone(), value);
+        }
+        println!("variant {}", path.display());
+        let tok = GgufTokenizer::from_gguf(&base).unwrap();
+        let cases = fixture_at(&path);
+        // Round trips are checked on the real models only: a space prefix and GPT-2's space
+        // cleanup change the text by design.
+        check_ids(&tok, &cases);
+    }
 }
 
 /// The fixtures were generated from the current corpus (runs without a model).

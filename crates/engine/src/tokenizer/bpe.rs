@@ -7,10 +7,11 @@
 //! A final symbol missing from the vocabulary falls back to its single-byte tokens.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use candle_core::quantized::gguf_file::Value;
 
+use super::fastmap::FastMap;
 use super::vocab::Vocab;
 
 /// The 256 stand-in characters GPT-2 uses for bytes: printable Latin-1 bytes stand for
@@ -46,8 +47,8 @@ pub(crate) fn char_bytes() -> Vec<Option<u8>> {
 /// ids past the vocabulary so that every merge line stays usable.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Merges {
-    ranks: HashMap<(u32, u32), u32>,
-    extra_pieces: HashMap<String, u32>,
+    ranks: FastMap<(u32, u32), u32>,
+    extra_pieces: FastMap<String, u32>,
 }
 
 impl Merges {
@@ -55,7 +56,7 @@ impl Merges {
     pub(crate) fn from_gguf(lines: &[Value], vocab: &Vocab) -> Self {
         let mut merges = Merges::default();
         let mut next_extra = u32::try_from(vocab.len()).unwrap_or(u32::MAX);
-        let mut intern = |piece: &str, extra: &mut HashMap<String, u32>| -> u32 {
+        let mut intern = |piece: &str, extra: &mut FastMap<String, u32>| -> u32 {
             if let Some(id) = vocab.id(piece) {
                 return id;
             }
@@ -85,21 +86,20 @@ impl Merges {
             .or_else(|| self.extra_pieces.get(piece).copied())
     }
 
-    fn rank(&self, vocab: &Vocab, left: &str, right: &str) -> Option<u32> {
-        let l = self.piece_id(vocab, left)?;
-        let r = self.piece_id(vocab, right)?;
-        self.ranks.get(&(l, r)).copied()
+    fn rank(&self, left: Option<u32>, right: Option<u32>) -> Option<u32> {
+        self.ranks.get(&(left?, right?)).copied()
     }
 }
 
 /// One symbol of the word being merged: a byte range of the encoded word, linked to its
-/// neighbours. Merged-away symbols have `len == 0`.
+/// neighbours, with its piece id when it has one. Merged-away symbols have `len == 0`.
 #[derive(Debug, Clone, Copy)]
 struct Symbol {
     start: usize,
     len: usize,
     prev: Option<usize>,
     next: Option<usize>,
+    piece: Option<u32>,
 }
 
 /// Encodes one word (already mapped to stand-in characters) and appends its ids.
@@ -119,11 +119,13 @@ pub(crate) fn encode_word(
     let mut symbols: Vec<Symbol> = Vec::with_capacity(word.len());
     for (start, c) in word.char_indices() {
         let index = symbols.len();
+        let len = c.len_utf8();
         symbols.push(Symbol {
             start,
-            len: c.len_utf8(),
+            len,
             prev: index.checked_sub(1),
-            next: (start + c.len_utf8() < word.len()).then_some(index + 1),
+            next: (start + len < word.len()).then_some(index + 1),
+            piece: merges.piece_id(vocab, &word[start..start + len]),
         });
     }
     let text = |s: &Symbol| &word[s.start..s.start + s.len];
@@ -132,7 +134,7 @@ pub(crate) fn encode_word(
     let push_pair = |queue: &mut BinaryHeap<_>, symbols: &[Symbol], left: Option<usize>| {
         let Some(l) = left else { return };
         let Some(r) = symbols[l].next else { return };
-        if let Some(rank) = merges.rank(vocab, text(&symbols[l]), text(&symbols[r])) {
+        if let Some(rank) = merges.rank(symbols[l].piece, symbols[r].piece) {
             queue.push(Reverse((rank, l, r, symbols[l].len + symbols[r].len)));
         }
     };
@@ -146,6 +148,7 @@ pub(crate) fn encode_word(
         }
         symbols[l].len += right.len;
         symbols[l].next = right.next;
+        symbols[l].piece = merges.piece_id(vocab, &word[left.start..left.start + size]);
         symbols[r].len = 0;
         if let Some(n) = right.next {
             symbols[n].prev = Some(l);
@@ -156,7 +159,7 @@ pub(crate) fn encode_word(
     let mut cursor = (!symbols.is_empty()).then_some(0);
     while let Some(i) = cursor {
         let piece = text(&symbols[i]);
-        match vocab.id(piece) {
+        match symbols[i].piece.filter(|&id| (id as usize) < vocab.len()) {
             Some(id) => out.push(id),
             None => {
                 // Only single ASCII bytes can be tokens on their own here.

@@ -15,6 +15,8 @@
 //! precedence, hand-written splitters).
 
 mod bpe;
+mod fastmap;
+mod meta;
 mod pretokenize;
 mod special;
 mod spm;
@@ -26,9 +28,10 @@ use std::sync::Arc;
 use candle_core::quantized::gguf_file::Content;
 
 use self::bpe::Merges;
+use self::meta::Meta;
 use self::pretokenize::PreTokenizer;
 use self::special::{Fragment, SpecialMatcher};
-use self::vocab::{Attr, Kind, Meta, Vocab};
+use self::vocab::{Attr, Kind, Vocab};
 use crate::{EngineError, Result};
 
 /// A model's tokenizer. Cheap to clone (the tables are shared).
@@ -193,7 +196,9 @@ impl GgufTokenizer {
     }
 
     /// Like [`decode`](Self::decode), but control tokens are written out as their text
-    /// (`<|im_start|>`), which makes `decode_with_specials(encode(s, false)) == s`.
+    /// (`<|im_start|>`). For vocabularies that neither add a space prefix nor clean spaces
+    /// (Qwen2, Gemma 3) this gives back exactly the text that was encoded, except that
+    /// SentencePiece turns a literal `▁` into a space.
     pub fn decode_with_specials(&self, ids: &[u32]) -> Result<String> {
         self.detokenize(ids, true)
     }

@@ -20,8 +20,13 @@ enum Splitter {
     /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
     /// with N = `max_digits` (3 for Llama-3, 1 for Qwen2).
     Llama3 { max_digits: usize },
-    /// Any other expression.
-    Regex(Box<Regex>),
+    /// Any other expression. `hide_unicode_space` is set for expressions without `\p{..}`
+    /// classes: llama.cpp matches those on text whose non-ASCII white space is replaced by a
+    /// vertical tab, so e.g. U+2028 is not caught by a literal range like `[ࠀ-一]`.
+    Regex {
+        re: Box<Regex>,
+        hide_unicode_space: bool,
+    },
 }
 
 /// How a BPE vocabulary splits text, and the other per-family switches llama.cpp ties to the
@@ -45,7 +50,10 @@ impl PreTokenizer {
         use Splitter::{Gpt2, Llama3};
         let re = |pattern: &str| -> Result<Splitter> {
             Regex::new(pattern)
-                .map(|r| Splitter::Regex(Box::new(r)))
+                .map(|r| Splitter::Regex {
+                    re: Box::new(r),
+                    hide_unicode_space: !pattern.contains(r"\p{"),
+                })
                 .map_err(|e| {
                     EngineError::Tokenizer(format!("pre-tokenizer regex {pattern:?}: {e}"))
                 })
@@ -137,7 +145,10 @@ impl PreTokenizer {
                 match splitter {
                     Splitter::Gpt2 => split_gpt2(chunk, &mut push),
                     Splitter::Llama3 { max_digits } => split_llama3(chunk, *max_digits, &mut push),
-                    Splitter::Regex(re) => split_regex(re, chunk, &mut push),
+                    Splitter::Regex {
+                        re,
+                        hide_unicode_space,
+                    } => split_regex(re, chunk, *hide_unicode_space, &mut push),
                 }
             }
             pieces = next;
@@ -322,16 +333,43 @@ fn whitespace_end(s: &Chars, pos: usize, newlines: bool) -> usize {
 }
 
 /// Splits with a general expression: matches and the gaps between them are both pieces.
-fn split_regex(re: &Regex, text: &str, push: &mut impl FnMut(usize, usize)) {
+fn split_regex(
+    re: &Regex,
+    text: &str,
+    hide_unicode_space: bool,
+    push: &mut impl FnMut(usize, usize),
+) {
+    // With `hide_unicode_space`, match on a copy where non-ASCII white space is '\x0B', and
+    // map the copy's byte offsets back (`origin[i]` = offset in `text` of copy byte `i`).
+    let (haystack, origin): (std::borrow::Cow<'_, str>, Option<Vec<usize>>) =
+        if hide_unicode_space && text.chars().any(|c| !c.is_ascii() && c.is_whitespace()) {
+            let mut copy = String::with_capacity(text.len());
+            let mut origin = Vec::with_capacity(text.len() + 1);
+            for (i, c) in text.char_indices() {
+                let c = if !c.is_ascii() && c.is_whitespace() {
+                    '\x0B'
+                } else {
+                    c
+                };
+                copy.push(c);
+                origin.extend(std::iter::repeat_n(i, c.len_utf8()));
+            }
+            origin.push(text.len());
+            (copy.into(), Some(origin))
+        } else {
+            (text.into(), None)
+        };
+    let at = |i: usize| origin.as_ref().map_or(i, |o| o[i]);
     let mut last = 0;
-    for found in re.find_iter(text) {
+    for found in re.find_iter(haystack.as_ref()) {
         match found {
             Ok(m) => {
-                if m.start() > last {
-                    push(last, m.start());
+                let (start, end) = (at(m.start()), at(m.end()));
+                if start > last {
+                    push(last, start);
                 }
-                push(m.start(), m.end());
-                last = m.end();
+                push(start, end);
+                last = end;
             }
             Err(err) => {
                 tracing::warn!(%err, "pre-tokenizer regex failed; keeping the rest as one piece");

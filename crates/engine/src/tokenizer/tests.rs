@@ -229,3 +229,11 @@ fn out_of_range_ids_are_errors() {
     let tok = tiny_spm(vec![]);
     assert!(tok.decode(&[tok.vocab_size() as u32]).is_err());
 }
+
+#[test]
+fn tokenizer_and_template_are_shareable_across_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    fn send_sync<T: Send + Sync>() {}
+    shareable::<GgufTokenizer>();
+    send_sync::<crate::chat_template::ChatTemplate>();
+}

@@ -7,11 +7,13 @@
 //! is normal), and collects the end-of-generation set. This module does the same, so the ids we
 //! produce and the tokens we stop on match llama.cpp's.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
 
+use super::fastmap::FastMap;
+use super::meta::{float_of, int_of, Meta};
 use crate::{EngineError, Result};
 
 /// Token attributes (llama.cpp's `llama_token_attr` bits that tokenization uses).
@@ -85,7 +87,7 @@ pub(crate) struct Specials {
 pub(crate) struct Vocab {
     pub kind: Kind,
     texts: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, u32>,
+    ids: FastMap<Arc<str>, u32>,
     scores: Vec<f32>,
     attrs: Vec<Attr>,
     byte_tokens: [Option<u32>; 256],
@@ -182,71 +184,6 @@ const FIM_SEP: &[&str] = &["<|file_sep|>"];
 /// Picks one field of [`Specials`].
 type Slot = fn(&mut Specials) -> &mut Option<u32>;
 
-/// Typed access to GGUF metadata; a key of the wrong type is an error naming it.
-pub(crate) struct Meta<'a>(pub &'a HashMap<String, Value>);
-
-impl<'a> Meta<'a> {
-    fn wrong(key: &str, want: &str) -> EngineError {
-        EngineError::Gguf(format!("metadata key {key} is not {want}"))
-    }
-    pub fn str(&self, key: &str) -> Result<Option<&'a str>> {
-        match self.0.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(Self::wrong(key, "a string")),
-        }
-    }
-    pub fn bool(&self, key: &str) -> Result<Option<bool>> {
-        match self.0.get(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(v) => int_of(v)
-                .map(|i| Some(i != 0))
-                .ok_or_else(|| Self::wrong(key, "a bool")),
-        }
-    }
-    pub fn u32(&self, key: &str) -> Result<Option<u32>> {
-        match self.0.get(key) {
-            None => Ok(None),
-            Some(v) => int_of(v)
-                .and_then(|i| u32::try_from(i).ok())
-                .map(Some)
-                .ok_or_else(|| Self::wrong(key, "a token id")),
-        }
-    }
-    pub fn array(&self, key: &str) -> Result<Option<&'a [Value]>> {
-        match self.0.get(key) {
-            None => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(a)),
-            Some(_) => Err(Self::wrong(key, "an array")),
-        }
-    }
-}
-
-fn int_of(v: &Value) -> Option<i64> {
-    Some(match v {
-        Value::U8(x) => i64::from(*x),
-        Value::I8(x) => i64::from(*x),
-        Value::U16(x) => i64::from(*x),
-        Value::I16(x) => i64::from(*x),
-        Value::U32(x) => i64::from(*x),
-        Value::I32(x) => i64::from(*x),
-        Value::U64(x) => i64::try_from(*x).ok()?,
-        Value::I64(x) => *x,
-        _ => return None,
-    })
-}
-
-fn float_of(v: &Value) -> Option<f32> {
-    match v {
-        Value::F32(x) => Some(*x),
-        #[allow(clippy::cast_possible_truncation)]
-        Value::F64(x) => Some(*x as f32),
-        #[allow(clippy::cast_precision_loss)]
-        other => int_of(other).map(|i| i as f32),
-    }
-}
-
 impl Vocab {
     /// Reads the vocabulary. `kind`, the family defaults for BOS and the model name (for
     /// per-model attribute fix-ups) come from the caller.
@@ -259,7 +196,7 @@ impl Vocab {
         let types = meta.array("tokenizer.ggml.token_type")?;
         let n = tokens.len();
         let mut texts = Vec::with_capacity(n);
-        let mut ids = HashMap::with_capacity(n);
+        let mut ids = FastMap::with_capacity_and_hasher(n, Default::default());
         let mut attrs = Vec::with_capacity(n);
         let mut score_list = Vec::with_capacity(n);
         for (i, token) in tokens.iter().enumerate() {
