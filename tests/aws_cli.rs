@@ -48,8 +48,6 @@ fn localstack_guide_commands() {
             "meta.llama3-8b-instruct-v1:0",
             "--body",
             body,
-            "--cli-binary-format",
-            "raw-in-base64-out",
             outfile.to_str().unwrap(),
         ],
     )

@@ -89,9 +89,7 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
     // Tests and scripts read this line to learn the port (`--port 0`).
     println!("bedrock-local listening on http://{addr}");
     tracing::info!(%addr, "ready");
-    axum::serve(listener, bedrock_local_facade::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    bedrock_local_facade::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

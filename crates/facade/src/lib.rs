@@ -32,3 +32,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::request_context))
         .with_state(state)
 }
+
+/// Serves [`router`] on a bound listener until `shutdown` completes (graceful: in-flight
+/// requests finish).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
