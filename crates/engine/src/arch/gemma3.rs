@@ -1,33 +1,94 @@
-//! Gemma 3: candle-transformers' `quantized_gemma3` behind [`CausalLm`].
+//! Gemma 3 (text), implemented here on candle's tensor ops.
 //!
-//! Differences hidden here:
-//! - the model has no `clear_kv_cache`; [`CausalLm::reset`] restores a clone of the freshly
-//!   loaded model (weights are `Arc`-shared, so the clone is cheap and drops the cache);
-//! - a multi-token forward past position 0 masks the cached prefix out (candle builds the
-//!   prefix columns of the mask as "not visible"), so a prompt is prefilled in one forward
-//!   ([`CausalLm::prefill_chunk`] is `None`); decode steps (one token) use no mask and are
-//!   correct;
-//! - the sliding-window layers only apply their window inside one forward, so prompts longer
-//!   than `gemma3.attention.sliding_window` (512 for Gemma 3 270M) attend further back than
-//!   the reference implementation does;
-//! - candle builds a 131072-position rotary table per layer whatever the context (the memory
-//!   cost DESIGN.md §4 mentions), and `gemma3.context_length` is only used for our cap.
+//! Not candle-transformers' `quantized_gemma3`, which (0.11.1) uses SiLU where Gemma uses
+//! GELU (so its text differs from llama.cpp's), builds a 131072-position rotary table per layer
+//! (2.4 GB for the 270M model, 17 s to load here), hides the cached prefix from multi-token
+//! forwards past position 0, and applies the sliding window only inside one forward.
+//!
+//! The architecture, as llama.cpp runs it (`LLM_ARCH_GEMMA3`):
+//! - embeddings scaled by `sqrt(hidden)`; RMSNorm everywhere, with the GGUF norm weights used
+//!   as stored (the converter already added Gemma's `+1`);
+//! - attention: grouped-query, per-head RMSNorm on queries and keys, NeoX rotary embeddings,
+//!   scale `1/sqrt(key_length)`; norms after attention and after the MLP too;
+//! - every sixth layer (`sliding_window_type`, default 6) attends globally with rotary base
+//!   `rope.freq_base` (and linear `rope.scaling.factor` when given); the others see the last
+//!   `attention.sliding_window` positions with base 10000 (`rope.local_freq_base`);
+//! - MLP: `down(gelu_tanh(gate(x)) * up(x))`; output projection tied to the embedding when
+//!   the file has no `output.weight`.
 
 use std::io::{Read, Seek};
+use std::sync::Arc;
 
-use candle_core::quantized::gguf_file::Content;
-use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_gemma3::{ModelWeights, MAX_SEQ_LEN};
+use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{Device, Module, Tensor};
+use candle_transformers::quantized_nn::RmsNorm;
 
-use super::{capped_context, check_span, input, last_logits, on_cpu_pool, CausalLm, LoadOptions};
+use super::common::{attention, last_position, mask, split_heads, KvCache, QEmbedding, Rope};
+use super::{capped_context, check_span, last_logits, on_cpu_pool, CausalLm, LoadOptions};
 use crate::{EngineError, Result};
+
+const DEFAULT_SLIDING_WINDOW_TYPE: usize = 6;
+const DEFAULT_LOCAL_ROPE_BASE: f32 = 10_000.0;
+const DEFAULT_GLOBAL_ROPE_BASE: f32 = 1_000_000.0;
+
+struct Layer {
+    attn_norm: RmsNorm,
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    wo: QMatMul,
+    q_norm: RmsNorm,
+    k_norm: RmsNorm,
+    post_attn_norm: RmsNorm,
+    ffn_norm: RmsNorm,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+    post_ffn_norm: RmsNorm,
+    sliding: bool,
+    cache: KvCache,
+}
 
 /// A loaded Gemma 3 model and its cache.
 pub struct Gemma3 {
-    model: ModelWeights,
-    pristine: ModelWeights,
+    embed: QEmbedding,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    output: QMatMul,
+    rope_local: Rope,
+    rope_global: Rope,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    window: usize,
+    hidden: usize,
     context: usize,
     device: Device,
+}
+
+/// Reads `gemma3.<key>` metadata.
+struct Meta<'a>(&'a Content);
+
+impl Meta<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0.metadata.get(&format!("gemma3.{key}"))
+    }
+
+    fn usize(&self, key: &str) -> Result<usize> {
+        let v = self
+            .get(key)
+            .ok_or_else(|| EngineError::Gguf(format!("missing metadata key gemma3.{key}")))?;
+        v.to_u32()
+            .map(|v| v as usize)
+            .map_err(|e| EngineError::Gguf(format!("gemma3.{key}: {e}")))
+    }
+
+    fn f32_or(&self, key: &str, default: f32) -> f32 {
+        self.get(key)
+            .and_then(|v| v.to_f32().ok())
+            .unwrap_or(default)
+    }
 }
 
 impl Gemma3 {
@@ -38,36 +99,131 @@ impl Gemma3 {
         device: &Device,
         options: LoadOptions,
     ) -> Result<Self> {
-        let context = capped_context(&content, "gemma3", options.max_context.min(MAX_SEQ_LEN))?;
-        let model = ModelWeights::from_gguf(content, reader, device)?;
+        let meta = Meta(&content);
+        let heads = meta.usize("attention.head_count")?;
+        let kv_heads = meta.usize("attention.head_count_kv")?;
+        let blocks = meta.usize("block_count")?;
+        let hidden = meta.usize("embedding_length")?;
+        let head_dim = meta.usize("attention.key_length")?;
+        let window = meta.usize("attention.sliding_window")?;
+        let pattern = meta
+            .usize("attention.sliding_window_type")
+            .unwrap_or(DEFAULT_SLIDING_WINDOW_TYPE)
+            .max(1);
+        let eps = f64::from(meta.f32_or("attention.layer_norm_rms_epsilon", 1e-6));
+        let global_base = meta.f32_or("rope.freq_base", DEFAULT_GLOBAL_ROPE_BASE);
+        let local_base = meta.f32_or("rope.local_freq_base", DEFAULT_LOCAL_ROPE_BASE);
+        let linear =
+            matches!(meta.get("rope.scaling.type"), Some(Value::String(t)) if t == "linear");
+        let global_scale = if linear {
+            1.0 / meta
+                .f32_or("rope.scaling.factor", 1.0)
+                .max(f32::MIN_POSITIVE)
+        } else {
+            1.0
+        };
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 {
+            return Err(EngineError::Gguf(format!(
+                "gemma3: {heads} heads cannot share {kv_heads} key/value heads"
+            )));
+        }
+        let context = capped_context(&content, "gemma3", options.max_context)?;
+
+        let mut tensor = |name: &str| -> Result<QTensor> {
+            content
+                .tensor(reader, name, device)
+                .map_err(|e| EngineError::Gguf(format!("tensor {name}: {e}")))
+        };
+        let norm = |t: QTensor| -> Result<RmsNorm> { Ok(RmsNorm::from_qtensor(t, eps)?) };
+        let embed = QEmbedding::new(Arc::new(tensor("token_embd.weight")?))?;
+        let output = match content.tensor_infos.contains_key("output.weight") {
+            true => QMatMul::from_qtensor(tensor("output.weight")?)?,
+            false => QMatMul::from_arc(embed.table())?,
+        };
+        let final_norm = norm(tensor("output_norm.weight")?)?;
+        let mut layers = Vec::with_capacity(blocks);
+        for i in 0..blocks {
+            let mut t = |n: &str| tensor(&format!("blk.{i}.{n}.weight"));
+            layers.push(Layer {
+                attn_norm: norm(t("attn_norm")?)?,
+                wq: QMatMul::from_qtensor(t("attn_q")?)?,
+                wk: QMatMul::from_qtensor(t("attn_k")?)?,
+                wv: QMatMul::from_qtensor(t("attn_v")?)?,
+                wo: QMatMul::from_qtensor(t("attn_output")?)?,
+                q_norm: norm(t("attn_q_norm")?)?,
+                k_norm: norm(t("attn_k_norm")?)?,
+                post_attn_norm: norm(t("post_attention_norm")?)?,
+                ffn_norm: norm(t("ffn_norm")?)?,
+                gate: QMatMul::from_qtensor(t("ffn_gate")?)?,
+                up: QMatMul::from_qtensor(t("ffn_up")?)?,
+                down: QMatMul::from_qtensor(t("ffn_down")?)?,
+                post_ffn_norm: norm(t("post_ffw_norm")?)?,
+                sliding: (i + 1) % pattern != 0,
+                cache: KvCache::default(),
+            });
+        }
         Ok(Self {
-            pristine: model.clone(),
-            model,
+            embed,
+            layers,
+            norm: final_norm,
+            output,
+            rope_local: Rope::new(head_dim, local_base, 1.0, context, device)?,
+            rope_global: Rope::new(head_dim, global_base, global_scale, context, device)?,
+            heads,
+            kv_heads,
+            head_dim,
+            window,
+            hidden,
             context,
             device: device.clone(),
         })
+    }
+
+    fn run(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        let seq = tokens.len();
+        let mut x = (self.embed.forward(tokens, &self.device)? * (self.hidden as f64).sqrt())?;
+        let local_mask = mask(seq, pos, Some(self.window), &self.device)?;
+        let global_mask = mask(seq, pos, None, &self.device)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        for layer in &mut self.layers {
+            let h = layer.attn_norm.forward(&x)?;
+            let q = split_heads(&layer.wq.forward(&h)?, self.heads, self.head_dim)?;
+            let k = split_heads(&layer.wk.forward(&h)?, self.kv_heads, self.head_dim)?;
+            let v = split_heads(&layer.wv.forward(&h)?, self.kv_heads, self.head_dim)?;
+            let q = layer.q_norm.forward(&q)?;
+            let k = layer.k_norm.forward(&k)?;
+            let (rope, m) = match layer.sliding {
+                true => (&self.rope_local, local_mask.as_ref()),
+                false => (&self.rope_global, global_mask.as_ref()),
+            };
+            let q = rope.apply(&q, pos)?;
+            let k = rope.apply(&k, pos)?;
+            let (k, v) = layer.cache.append(&k, &v, pos)?;
+            let a = attention(&q, &k, &v, scale, m)?;
+            let a = layer.post_attn_norm.forward(&layer.wo.forward(&a)?)?;
+            x = (x + a)?;
+            let h = layer.ffn_norm.forward(&x)?;
+            let h = (layer.gate.forward(&h)?.gelu()? * layer.up.forward(&h)?)?;
+            let h = layer.post_ffn_norm.forward(&layer.down.forward(&h)?)?;
+            x = (x + h)?;
+        }
+        let x = self.norm.forward(&last_position(&x)?)?;
+        Ok(self.output.forward(&x)?)
     }
 }
 
 impl CausalLm for Gemma3 {
     fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
         check_span(tokens, pos, self.context)?;
-        if pos > 0 && tokens.len() > 1 {
-            // See the module docs: past position 0, only single-token forwards are correct.
-            let mut last = None;
-            for (i, token) in tokens.iter().enumerate() {
-                last = Some(self.forward(std::slice::from_ref(token), pos + i)?);
-            }
-            return last.ok_or_else(|| EngineError::InvalidRequest("no tokens".into()));
-        }
-        let x = input(tokens, &self.device)?;
-        let model = &mut self.model;
-        let out = on_cpu_pool(&self.device, move || model.forward(&x, pos))?;
+        let device = self.device.clone();
+        let out = on_cpu_pool(&device, || self.run(tokens, pos))?;
         last_logits(out)
     }
 
     fn reset(&mut self) {
-        self.model = self.pristine.clone();
+        for layer in &mut self.layers {
+            layer.cache.clear();
+        }
     }
 
     fn context_length(&self) -> usize {
@@ -76,9 +232,5 @@ impl CausalLm for Gemma3 {
 
     fn architecture(&self) -> &'static str {
         "gemma3"
-    }
-
-    fn prefill_chunk(&self) -> Option<usize> {
-        None
     }
 }

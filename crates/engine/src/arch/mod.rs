@@ -8,6 +8,7 @@
 //! Every model keeps its KV cache inside itself (candle's design): one instance serves one
 //! sequence at a time, and [`CausalLm::reset`] must be called before a new sequence starts.
 
+mod common;
 mod gemma3;
 mod llama;
 mod qwen2;
