@@ -1,9 +1,14 @@
 //! One file per model architecture, all behind [`CausalLm`].
 //!
-//! Owns the differences between candle-transformers' quantized models (how the KV cache is
-//! cleared, how long a prefill chunk may be, how big the context is) so that the worker and
-//! the benchmark drive every architecture the same way. Adding an architecture is one file
-//! here plus one arm in [`load`], dispatched on the GGUF key `general.architecture`.
+//! Owns the differences between model implementations (how the KV cache is cleared, how long a
+//! prefill chunk may be, how big the context is) so that the worker and the benchmark drive
+//! every architecture the same way. Adding an architecture is one file here plus one arm in
+//! [`load`], dispatched on the GGUF key `general.architecture`.
+//!
+//! `qwen2` and `gemma3` are written here on candle's tensor ops with the blocks of `common.rs`
+//! (quantized embedding, bounded rotary tables, masks, KV cache): their candle-transformers
+//! versions cost hundreds of MB more, and candle's gemma3 computes a different function (see
+//! each file). `llama` wraps candle-transformers' `quantized_llama`.
 //!
 //! Every model keeps its KV cache inside itself (candle's design): one instance serves one
 //! sequence at a time, and [`CausalLm::reset`] must be called before a new sequence starts.
@@ -42,9 +47,9 @@ pub trait CausalLm: Send {
     /// The GGUF `general.architecture` this model implements.
     fn architecture(&self) -> &'static str;
 
-    /// The longest chunk one forward may take after position 0; `None` when a prompt must be
-    /// run in a single forward (candle's gemma3 masks the cached prefix when a multi-token
-    /// forward starts past position 0).
+    /// The longest chunk one prefill forward may take; `None` when a prompt must be run in a
+    /// single forward (an implementation that cannot continue a multi-token forward past
+    /// position 0).
     fn prefill_chunk(&self) -> Option<usize> {
         Some(PREFILL_CHUNK)
     }

@@ -1,63 +1,183 @@
-//! Qwen2 (and Qwen2.5): candle-transformers' `quantized_qwen2` behind [`CausalLm`].
+//! Qwen2 and Qwen2.5, implemented here on candle's tensor ops.
 //!
-//! Rotary tables are sized from `qwen2.context_length`, so the loader rewrites that key to
-//! the engine's cap before building the model: a 32k-context GGUF served with an 8k cap only
-//! pays for 8k positions. The model has `clear_kv_cache`, used by [`CausalLm::reset`]; a
-//! forward at position 0 would also discard the cache, so a new request can never attend to
-//! the previous one's keys.
+//! Not candle-transformers' `quantized_qwen2`, which dequantizes the token embedding to f32
+//! (545 MB for Qwen2.5 0.5B, more than the whole quantized model) and keeps one causal mask
+//! per prompt length for the life of the model.
 //!
-//! Known cost: candle caches one causal mask per (chunk length, cache length) pair and never
-//! frees them; prefill in fixed [`PREFILL_CHUNK`](super::PREFILL_CHUNK) chunks keeps the set
-//! small, but each distinct prompt length adds one small mask.
+//! The architecture, as llama.cpp runs it (`LLM_ARCH_QWEN2`): RMSNorm before attention and
+//! MLP; query/key/value projections with biases; grouped-query attention with NeoX rotary
+//! embeddings (base `qwen2.rope.freq_base`), scale `1/sqrt(head_dim)`; MLP
+//! `down(silu(gate(x)) * up(x))`; output projection tied to the embedding when the file has no
+//! `output.weight`.
 
 use std::io::{Read, Seek};
+use std::sync::Arc;
 
-use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_qwen2::ModelWeights;
+use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{Device, Module, Tensor};
+use candle_transformers::quantized_nn::RmsNorm;
 
-use super::{capped_context, check_span, input, last_logits, on_cpu_pool, CausalLm, LoadOptions};
-use crate::Result;
+use super::common::{attention, last_position, mask, split_heads, KvCache, QEmbedding, Rope};
+use super::{capped_context, check_span, last_logits, on_cpu_pool, CausalLm, LoadOptions};
+use crate::{EngineError, Result};
+
+struct Layer {
+    attn_norm: RmsNorm,
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    bq: Tensor,
+    bk: Tensor,
+    bv: Tensor,
+    wo: QMatMul,
+    ffn_norm: RmsNorm,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+    cache: KvCache,
+}
 
 /// A loaded Qwen2 model and its cache.
 pub struct Qwen2 {
-    model: ModelWeights,
+    embed: QEmbedding,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    output: QMatMul,
+    rope: Rope,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
     context: usize,
     device: Device,
+}
+
+fn meta_usize(content: &Content, key: &str) -> Result<usize> {
+    let v = content
+        .metadata
+        .get(key)
+        .ok_or_else(|| EngineError::Gguf(format!("missing metadata key {key}")))?;
+    v.to_u32()
+        .map(|v| v as usize)
+        .map_err(|e| EngineError::Gguf(format!("{key}: {e}")))
 }
 
 impl Qwen2 {
     /// Reads the weights (tensors are read from `reader` as the model is built).
     pub fn load<R: Read + Seek>(
-        mut content: Content,
+        content: Content,
         reader: &mut R,
         device: &Device,
         options: LoadOptions,
     ) -> Result<Self> {
-        let context = capped_context(&content, "qwen2", options.max_context)?;
-        content
+        let heads = meta_usize(&content, "qwen2.attention.head_count")?;
+        let kv_heads = meta_usize(&content, "qwen2.attention.head_count_kv")?;
+        let blocks = meta_usize(&content, "qwen2.block_count")?;
+        let hidden = meta_usize(&content, "qwen2.embedding_length")?;
+        let eps = content
             .metadata
-            .insert("qwen2.context_length".into(), Value::U32(context as u32));
-        let model = ModelWeights::from_gguf(content, reader, device)?;
+            .get("qwen2.attention.layer_norm_rms_epsilon")
+            .and_then(|v| v.to_f32().ok())
+            .map_or(1e-6, f64::from);
+        let base = content
+            .metadata
+            .get("qwen2.rope.freq_base")
+            .and_then(|v| v.to_f32().ok())
+            .unwrap_or(10_000.0);
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || hidden % heads != 0 {
+            return Err(EngineError::Gguf(format!(
+                "qwen2: {heads} heads, {kv_heads} key/value heads and width {hidden} do not fit"
+            )));
+        }
+        let head_dim = hidden / heads;
+        let context = capped_context(&content, "qwen2", options.max_context)?;
+
+        let mut tensor = |name: &str| -> Result<QTensor> {
+            content
+                .tensor(reader, name, device)
+                .map_err(|e| EngineError::Gguf(format!("tensor {name}: {e}")))
+        };
+        let norm = |t: QTensor| -> Result<RmsNorm> { Ok(RmsNorm::from_qtensor(t, eps)?) };
+        let embed = QEmbedding::new(Arc::new(tensor("token_embd.weight")?))?;
+        let output = match content.tensor_infos.contains_key("output.weight") {
+            true => QMatMul::from_qtensor(tensor("output.weight")?)?,
+            false => QMatMul::from_arc(embed.table())?,
+        };
+        let final_norm = norm(tensor("output_norm.weight")?)?;
+        let mut layers = Vec::with_capacity(blocks);
+        for i in 0..blocks {
+            let mut t = |n: &str| tensor(&format!("blk.{i}.{n}"));
+            let bias = |q: QTensor| -> Result<Tensor> { Ok(q.dequantize(device)?) };
+            layers.push(Layer {
+                attn_norm: norm(t("attn_norm.weight")?)?,
+                wq: QMatMul::from_qtensor(t("attn_q.weight")?)?,
+                wk: QMatMul::from_qtensor(t("attn_k.weight")?)?,
+                wv: QMatMul::from_qtensor(t("attn_v.weight")?)?,
+                bq: bias(t("attn_q.bias")?)?,
+                bk: bias(t("attn_k.bias")?)?,
+                bv: bias(t("attn_v.bias")?)?,
+                wo: QMatMul::from_qtensor(t("attn_output.weight")?)?,
+                ffn_norm: norm(t("ffn_norm.weight")?)?,
+                gate: QMatMul::from_qtensor(t("ffn_gate.weight")?)?,
+                up: QMatMul::from_qtensor(t("ffn_up.weight")?)?,
+                down: QMatMul::from_qtensor(t("ffn_down.weight")?)?,
+                cache: KvCache::default(),
+            });
+        }
         Ok(Self {
-            model,
+            embed,
+            layers,
+            norm: final_norm,
+            output,
+            rope: Rope::new(head_dim, base, 1.0, context, device)?,
+            heads,
+            kv_heads,
+            head_dim,
             context,
             device: device.clone(),
         })
+    }
+
+    fn run(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        let mut x = self.embed.forward(tokens, &self.device)?;
+        let causal = mask(tokens.len(), pos, None, &self.device)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        for layer in &mut self.layers {
+            let h = layer.attn_norm.forward(&x)?;
+            let q = layer.wq.forward(&h)?.broadcast_add(&layer.bq)?;
+            let k = layer.wk.forward(&h)?.broadcast_add(&layer.bk)?;
+            let v = layer.wv.forward(&h)?.broadcast_add(&layer.bv)?;
+            let q = self
+                .rope
+                .apply(&split_heads(&q, self.heads, self.head_dim)?, pos)?;
+            let k = self
+                .rope
+                .apply(&split_heads(&k, self.kv_heads, self.head_dim)?, pos)?;
+            let v = split_heads(&v, self.kv_heads, self.head_dim)?;
+            let (k, v) = layer.cache.append(&k, &v, pos)?;
+            let a = attention(&q, &k, &v, scale, causal.as_ref())?;
+            x = (x + layer.wo.forward(&a)?)?;
+            let h = layer.ffn_norm.forward(&x)?;
+            let h = (candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?;
+            x = (x + layer.down.forward(&h)?)?;
+        }
+        let x = self.norm.forward(&last_position(&x)?)?;
+        Ok(self.output.forward(&x)?)
     }
 }
 
 impl CausalLm for Qwen2 {
     fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
         check_span(tokens, pos, self.context)?;
-        let x = input(tokens, &self.device)?;
-        let model = &mut self.model;
-        let out = on_cpu_pool(&self.device, move || model.forward(&x, pos))?;
+        let device = self.device.clone();
+        let out = on_cpu_pool(&device, || self.run(tokens, pos))?;
         last_logits(out)
     }
 
     fn reset(&mut self) {
-        self.model.clear_kv_cache();
+        for layer in &mut self.layers {
+            layer.cache.clear();
+        }
     }
 
     fn context_length(&self) -> usize {
