@@ -53,8 +53,7 @@ fn localstack_guide_commands() {
     )
     .unwrap();
     assert!(ok, "{stderr}");
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&outfile).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&outfile).unwrap()).unwrap();
     assert!(v["generation"].is_string());
     assert!(v["generation_token_count"].as_u64().unwrap() <= 2);
 
@@ -94,5 +93,8 @@ fn localstack_guide_commands() {
     .unwrap();
     assert!(!ok);
     assert!(stderr.contains("ValidationException"), "{stderr}");
-    assert!(stderr.contains("The provided model identifier is invalid."), "{stderr}");
+    assert!(
+        stderr.contains("The provided model identifier is invalid."),
+        "{stderr}"
+    );
 }

@@ -87,7 +87,11 @@ fn converse_validation_errors() {
 fn unknown_model_ids_get_bedrocks_message() {
     let server = common::start_tiny();
     let ok_body = r#"{"messages": [{"role": "user", "content": [{"text": "a"}]}], "inferenceConfig": {"maxTokens": 1}}"#;
-    for model in ["nope.model-v1%3A0", "anthropic.claude-9-v1%3A0", "ollama.nonexistent"] {
+    for model in [
+        "nope.model-v1%3A0",
+        "anthropic.claude-9-v1%3A0",
+        "ollama.nonexistent",
+    ] {
         let r = converse(&server, model, ok_body);
         assert_error(
             &r,
@@ -122,7 +126,12 @@ fn invoke_model_meta_validation() {
             Some(body.as_bytes()),
         )
     };
-    assert_error(&invoke("nope"), 400, "ValidationException", "Malformed input request");
+    assert_error(
+        &invoke("nope"),
+        400,
+        "ValidationException",
+        "Malformed input request",
+    );
     assert_error(
         &invoke(r#"{"max_gen_len": 5}"#),
         400,
@@ -160,7 +169,9 @@ fn invoke_model_meta_validation() {
         "X-Amzn-Bedrock-Output-Token-Count",
         "X-Amzn-Bedrock-Invocation-Latency",
     ] {
-        let v = ok.header(header).unwrap_or_else(|| panic!("missing {header}"));
+        let v = ok
+            .header(header)
+            .unwrap_or_else(|| panic!("missing {header}"));
         v.parse::<u64>().unwrap();
     }
     let v = ok.json();
@@ -188,7 +199,12 @@ fn long_prompts_are_rejected_not_truncated_and_big_bodies_get_a_clean_4xx() {
         &format!("/model/{LLAMA}/invoke"),
         Some(&vec![b' '; 50_000]),
     );
-    assert_error(&r, 400, "ValidationException", "length less than or equal to 20000");
+    assert_error(
+        &r,
+        400,
+        "ValidationException",
+        "length less than or equal to 20000",
+    );
     assert!(alive(&server));
 }
 
@@ -200,7 +216,12 @@ fn unknown_routes_and_methods_are_clean_errors() {
     assert!(r.error_type.is_some());
     let r = raw(&server, "DELETE", &format!("/model/{LLAMA}/converse"), None);
     assert!((400..500).contains(&r.status), "{}", r.status);
-    let r = raw(&server, "POST", &format!("/model/{LLAMA}/dance"), Some(b"{}"));
+    let r = raw(
+        &server,
+        "POST",
+        &format!("/model/{LLAMA}/dance"),
+        Some(b"{}"),
+    );
     assert!((400..500).contains(&r.status), "{}", r.status);
     let r = raw(&server, "POST", "/model/%FF%FE/converse", Some(b"{}"));
     assert!((400..500).contains(&r.status), "{}", r.status);

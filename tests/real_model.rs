@@ -12,7 +12,9 @@ use common::{raw, Server};
 
 fn real_server() -> Option<Server> {
     if std::env::var("BEDROCK_LOCAL_TEST_REAL").ok().as_deref() != Some("1") {
-        eprintln!("skipped: set BEDROCK_LOCAL_TEST_REAL=1 (scripts/test.sh does) to run real-model tests");
+        eprintln!(
+            "skipped: set BEDROCK_LOCAL_TEST_REAL=1 (scripts/test.sh does) to run real-model tests"
+        );
         return None;
     }
     Some(common::start(&["serve", "--port", "0"], &[], None))

@@ -5,7 +5,7 @@
 
 mod common;
 
-use aws_sdk_bedrock::types::{ModelModality, InferenceType};
+use aws_sdk_bedrock::types::{InferenceType, ModelModality};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, InferenceConfiguration, Message, SystemContentBlock,
@@ -26,7 +26,10 @@ async fn catalog_lists_and_filters_real_bedrock_ids() {
     for m in models {
         assert_eq!(
             m.model_arn(),
-            format!("arn:aws:bedrock:us-east-1::foundation-model/{}", m.model_id())
+            format!(
+                "arn:aws:bedrock:us-east-1::foundation-model/{}",
+                m.model_id()
+            )
         );
     }
 
@@ -50,13 +53,16 @@ async fn catalog_lists_and_filters_real_bedrock_ids() {
         .await
         .unwrap();
     assert!(!embeddings.model_summaries().is_empty());
-    assert!(embeddings.model_summaries().iter().all(|m| m
-        .output_modalities()
-        .contains(&ModelModality::Embedding)));
+    assert!(embeddings
+        .model_summaries()
+        .iter()
+        .all(|m| m.output_modalities().contains(&ModelModality::Embedding)));
 
     let one = client
         .get_foundation_model()
-        .model_identifier("arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-8b-instruct-v1:0")
+        .model_identifier(
+            "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-8b-instruct-v1:0",
+        )
         .send()
         .await
         .unwrap();
@@ -105,7 +111,10 @@ async fn converse_returns_bedrock_shape_with_real_usage() {
     let usage = out.usage().unwrap();
     assert!(usage.input_tokens() > 0);
     assert!(usage.output_tokens() <= 5);
-    assert_eq!(usage.total_tokens(), usage.input_tokens() + usage.output_tokens());
+    assert_eq!(
+        usage.total_tokens(),
+        usage.input_tokens() + usage.output_tokens()
+    );
     let message = out.output().unwrap().as_message().unwrap();
     assert_eq!(message.role(), &ConversationRole::Assistant);
     assert!(matches!(message.content()[0], ContentBlock::Text(_)));

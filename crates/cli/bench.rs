@@ -52,7 +52,10 @@ pub fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
     let load_ms = mean(&|r| r.load_ms);
     let prefill = mean(&|r| r.prefill_tok_s);
     let decode = mean(&|r| r.decode_tok_s);
-    let rss = reports.iter().filter_map(|r| r.peak_rss_mb).fold(0.0, f64::max);
+    let rss = reports
+        .iter()
+        .filter_map(|r| r.peak_rss_mb)
+        .fold(0.0, f64::max);
     let threads = config
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

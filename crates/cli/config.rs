@@ -250,7 +250,10 @@ impl ServeConfig {
                 .clone()
                 .or(file.region.clone())
                 .unwrap_or_else(|| "us-east-1".to_string()),
-            strict_profiles: args.strict_profiles.or(file.strict_profiles).unwrap_or(false),
+            strict_profiles: args
+                .strict_profiles
+                .or(file.strict_profiles)
+                .unwrap_or(false),
         })
     }
 }

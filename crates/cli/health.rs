@@ -12,14 +12,18 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct HealthArgs {
     /// The server's address.
-    #[arg(long, env = "BEDROCK_LOCAL_HEALTH_ADDR", default_value = "127.0.0.1:4566")]
+    #[arg(
+        long,
+        env = "BEDROCK_LOCAL_HEALTH_ADDR",
+        default_value = "127.0.0.1:4566"
+    )]
     pub addr: String,
 }
 
 /// Prints the health document; fails unless the server answers 200.
 pub fn health(args: &HealthArgs) -> anyhow::Result<()> {
-    let mut stream = TcpStream::connect(&args.addr)
-        .with_context(|| format!("connecting to {}", args.addr))?;
+    let mut stream =
+        TcpStream::connect(&args.addr).with_context(|| format!("connecting to {}", args.addr))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,

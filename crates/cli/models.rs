@@ -85,7 +85,11 @@ pub fn list(config: &Config, args: &ModelsArgs) -> anyhow::Result<()> {
         "NAME", "TASK", "ARCH", "SIZE", "CACHED"
     );
     for m in &models {
-        let mark = if m.name.as_str() == default { " (default)" } else { "" };
+        let mark = if m.name.as_str() == default {
+            " (default)"
+        } else {
+            ""
+        };
         println!(
             "{:<32} {:<10} {:<8} {:>10}  {:<7} {}{}",
             m.name.as_str(),

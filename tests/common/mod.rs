@@ -5,7 +5,6 @@
 //! verification, engine, facade) runs without any download.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -144,7 +143,10 @@ impl Raw {
             .map(|(_, v)| v.as_str())
     }
     pub fn message(&self) -> String {
-        self.json()["message"].as_str().unwrap_or_default().to_string()
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 

@@ -50,9 +50,7 @@ pub struct GenerationStream {
 
 impl GenerationStream {
     /// Makes a stream and the sender the producer writes into. `capacity` bounds buffering.
-    pub fn channel(
-        capacity: usize,
-    ) -> (mpsc::Sender<Result<GenerationEvent, BackendError>>, Self) {
+    pub fn channel(capacity: usize) -> (mpsc::Sender<Result<GenerationEvent, BackendError>>, Self) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         (tx, Self { rx })
     }
