@@ -17,7 +17,7 @@ fn model(arch: TinyArch) -> (tempfile::TempDir, Box<dyn CausalLm>) {
     write_tiny_gguf(&path, arch).unwrap();
     let mut reader = BufReader::new(File::open(&path).unwrap());
     let content = Content::read(&mut reader).unwrap();
-    let m = arch::load(content, &mut reader, LoadOptions { max_context: 256 }).unwrap();
+    let m = arch::load(content, &mut reader, LoadOptions { max_context: 512 }).unwrap();
     (dir, m)
 }
 
@@ -32,16 +32,19 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
 
 #[test]
 fn one_forward_chunks_and_single_steps_agree() {
-    let prompt: Vec<u32> = (0..40).map(|i| 10 + (i * 7) % 200).collect();
+    // Longer than the tiny gemma3 sliding window (128) plus the cache's compaction slack, so
+    // windowed attention and cache compaction are both exercised.
+    let prompt: Vec<u32> = (0..450).map(|i| 10 + (i * 7) % 200).collect();
     for arch in TinyArch::ALL {
         let (_dir, mut m) = model(arch);
         assert_eq!(m.architecture(), arch.architecture());
-        assert_eq!(m.context_length(), 256);
+        assert_eq!(m.context_length(), 512);
         m.reset();
         let whole = m.forward(&prompt, 0).unwrap();
         m.reset();
-        m.forward(&prompt[..17], 0).unwrap();
-        let chunked = m.forward(&prompt[17..], 17).unwrap();
+        m.forward(&prompt[..170], 0).unwrap();
+        m.forward(&prompt[170..400], 170).unwrap();
+        let chunked = m.forward(&prompt[400..], 400).unwrap();
         m.reset();
         let mut stepped = None;
         for (i, t) in prompt.iter().enumerate() {
@@ -77,7 +80,7 @@ fn reset_forgets_the_previous_sequence() {
 fn positions_past_the_context_are_refused() {
     for arch in TinyArch::ALL {
         let (_dir, mut m) = model(arch);
-        assert!(m.forward(&[1, 2], 255).is_err(), "{arch:?}");
+        assert!(m.forward(&[1, 2], 511).is_err(), "{arch:?}");
         assert!(m.forward(&[], 0).is_err(), "{arch:?}");
     }
 }

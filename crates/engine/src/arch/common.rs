@@ -115,71 +115,171 @@ impl Rope {
     }
 }
 
-/// Keys and values of the positions seen so far, `[batch, kv_heads, positions, dim]`.
+/// Positions dropped at once from a sliding-window cache (compaction is a copy of the window,
+/// so it runs once every this many tokens).
+const WINDOW_SLACK: usize = 256;
+/// Smallest allocation of a cache, in positions.
+const MIN_CAPACITY: usize = 256;
+
+/// Keys and values of the positions seen so far, stored `[1, kv_heads, capacity, dim]` and
+/// grown by doubling (no per-token copy of the whole cache). A sliding-window cache keeps only
+/// the positions a future query can still see, so its memory stays bounded by the window.
 #[derive(Default)]
 pub struct KvCache {
-    kv: Option<(Tensor, Tensor)>,
+    k: Option<Tensor>,
+    v: Option<Tensor>,
+    /// Positions stored.
+    len: usize,
+    /// Absolute position of the first stored entry.
+    offset: usize,
+    /// For sliding-window layers: queries see at most this many positions (themselves
+    /// included).
+    window: Option<usize>,
 }
 
 impl KvCache {
-    /// Appends the keys/values of positions `pos..`, returning the whole cache. A `pos` of 0
-    /// starts over; any other `pos` must equal the cached length.
-    pub fn append(&mut self, k: &Tensor, v: &Tensor, pos: usize) -> Result<(Tensor, Tensor)> {
-        let (k, v) = match (&self.kv, pos) {
-            (_, 0) | (None, _) => {
-                if pos != 0 {
-                    return Err(EngineError::InvalidRequest(format!(
-                        "KV cache is empty, cannot continue at position {pos}"
-                    )));
-                }
-                (k.contiguous()?, v.contiguous()?)
-            }
-            (Some((ck, cv)), _) => {
-                let have = ck.dim(2)?;
-                if have != pos {
-                    return Err(EngineError::InvalidRequest(format!(
-                        "KV cache holds {have} positions, cannot continue at {pos}"
-                    )));
-                }
-                (Tensor::cat(&[ck, k], 2)?, Tensor::cat(&[cv, v], 2)?)
-            }
-        };
-        self.kv = Some((k.clone(), v.clone()));
-        Ok((k, v))
+    /// A cache for a layer whose queries see at most `window` positions (`None`: all).
+    pub fn new(window: Option<usize>) -> Self {
+        Self {
+            window,
+            ..Self::default()
+        }
     }
 
-    /// Forgets every position.
+    /// Stores the keys/values of positions `pos..pos + k.dim(2)`. A `pos` of 0 starts over;
+    /// any other `pos` must continue the cached sequence.
+    pub fn append(&mut self, k: &Tensor, v: &Tensor, pos: usize) -> Result<()> {
+        if pos == 0 {
+            self.clear();
+        }
+        if self.offset + self.len != pos {
+            return Err(EngineError::InvalidRequest(format!(
+                "KV cache holds positions up to {}, cannot continue at {pos}",
+                self.offset + self.len
+            )));
+        }
+        if let Some(w) = self.window {
+            // The next query (at `pos`) sees keys from `pos + 1 - w` on.
+            let keep = w.saturating_sub(1);
+            if self.len > keep + WINDOW_SLACK {
+                self.drop_front(self.len - keep)?;
+            }
+        }
+        let seq = k.dim(2)?;
+        self.reserve(k, self.len + seq)?;
+        let (Some(ck), Some(cv)) = (&self.k, &self.v) else {
+            return Err(EngineError::InvalidRequest(
+                "KV cache storage missing".into(),
+            ));
+        };
+        ck.slice_set(&k.contiguous()?, 2, self.len)?;
+        cv.slice_set(&v.contiguous()?, 2, self.len)?;
+        self.len += seq;
+        Ok(())
+    }
+
+    /// Keys and values of positions `first..` (up to the last stored), `[1, kv_heads, n, dim]`.
+    pub fn view(&self, first: usize) -> Result<(Tensor, Tensor)> {
+        let (Some(k), Some(v)) = (&self.k, &self.v) else {
+            return Err(EngineError::InvalidRequest("KV cache is empty".into()));
+        };
+        if first < self.offset || first >= self.offset + self.len {
+            return Err(EngineError::InvalidRequest(format!(
+                "position {first} is not in the KV cache ({}..{})",
+                self.offset,
+                self.offset + self.len
+            )));
+        }
+        let start = first - self.offset;
+        let n = self.len - start;
+        Ok((k.narrow(2, start, n)?, v.narrow(2, start, n)?))
+    }
+
+    /// Forgets every position (and frees the storage).
     pub fn clear(&mut self) {
-        self.kv = None;
+        self.k = None;
+        self.v = None;
+        self.len = 0;
+        self.offset = 0;
+    }
+
+    /// Makes room for `needed` positions.
+    fn reserve(&mut self, like: &Tensor, needed: usize) -> Result<()> {
+        let capacity = self.k.as_ref().map_or(Ok(0), |k| k.dim(2))?;
+        if needed <= capacity {
+            return Ok(());
+        }
+        let new_capacity = needed.max(capacity * 2).max(MIN_CAPACITY);
+        let (b, heads, _, dim) = like.dims4()?;
+        let grow = |old: &Option<Tensor>| -> Result<Tensor> {
+            let t = Tensor::zeros((b, heads, new_capacity, dim), like.dtype(), like.device())?;
+            if let Some(old) = old {
+                if self.len > 0 {
+                    t.slice_set(&old.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+                }
+            }
+            Ok(t)
+        };
+        let k = grow(&self.k)?;
+        let v = grow(&self.v)?;
+        self.k = Some(k);
+        self.v = Some(v);
+        Ok(())
+    }
+
+    /// Forgets the `n` oldest positions, moving the rest to the front.
+    fn drop_front(&mut self, n: usize) -> Result<()> {
+        let rest = self.len - n;
+        for t in [&self.k, &self.v].into_iter().flatten() {
+            // A copy, never a view: with one key/value head the narrowed tail is contiguous
+            // and would share the storage it is written into.
+            let tail = t.narrow(2, n, rest)?.force_contiguous()?;
+            t.slice_set(&tail, 2, 0)?;
+        }
+        self.offset += n;
+        self.len = rest;
+        Ok(())
     }
 }
 
-/// Additive attention mask (`0` visible, `-inf` hidden), `[seq, pos + seq]`, for queries at
-/// positions `pos..pos + seq`: a key is visible when it is not in the future and, with a
-/// `window`, when it is less than `window` positions back. `None` when every key is visible.
+/// The first key position any query of `pos..pos + seq` can see.
+pub fn first_visible(pos: usize, window: Option<usize>) -> usize {
+    window.map_or(0, |w| (pos + 1).saturating_sub(w))
+}
+
+/// Additive attention mask (`0` visible, `-inf` hidden), `[seq, pos + seq - first]`, for
+/// queries at positions `pos..pos + seq` over keys `first..pos + seq`: a key is visible when it
+/// is not in the future and, with a `window`, when it is less than `window` positions back.
+/// `None` when every key is visible.
 pub fn mask(
     seq: usize,
     pos: usize,
+    first: usize,
     window: Option<usize>,
     device: &Device,
 ) -> Result<Option<Tensor>> {
-    let kv = pos + seq;
-    let windowed = window.is_some_and(|w| kv > w);
-    if seq == 1 && !windowed {
+    let end = pos + seq;
+    let hides = |q: usize, j: usize| j > q || window.is_some_and(|w| q - j.min(q) >= w);
+    let any_hidden = (0..seq).any(|i| (first..end).any(|j| hides(pos + i, j)));
+    if !any_hidden {
         return Ok(None);
     }
-    let mut values = Vec::with_capacity(seq * kv);
+    let mut values = Vec::with_capacity(seq * (end - first));
     for i in 0..seq {
-        let q = pos + i;
-        for j in 0..kv {
-            let hidden = j > q || window.is_some_and(|w| q - j.min(q) >= w);
-            values.push(if hidden { f32::NEG_INFINITY } else { 0.0 });
+        for j in first..end {
+            values.push(if hides(pos + i, j) {
+                f32::NEG_INFINITY
+            } else {
+                0.0
+            });
         }
     }
-    Ok(Some(Tensor::from_vec(values, (seq, kv), device)?))
+    Ok(Some(Tensor::from_vec(values, (seq, end - first), device)?))
 }
 
-/// Grouped-query attention: `q` `[1, heads, seq, dim]`, `k`/`v` `[1, kv_heads, kv, dim]`.
+/// Grouped-query attention: `q` `[1, heads, seq, dim]`, `k`/`v` `[1, kv_heads, kv, dim]`
+/// (views into the cache are fine), `mask` `[seq, kv]`. The query heads that share a key/value
+/// head are computed as one matrix product, so keys and values are never copied per head.
 /// Returns `[1, seq, heads * dim]`.
 pub fn attention(
     q: &Tensor,
@@ -190,17 +290,29 @@ pub fn attention(
 ) -> Result<Tensor> {
     let (b, heads, seq, dim) = q.dims4()?;
     let kv_heads = k.dim(1)?;
-    let n_rep = heads / kv_heads.max(1);
-    let k = candle_transformers::utils::repeat_kv(k.clone(), n_rep)?;
-    let v = candle_transformers::utils::repeat_kv(v.clone(), n_rep)?;
-    let scores = (q.contiguous()?.matmul(&k.t()?)? * scale)?;
+    let kv = k.dim(2)?;
+    if kv_heads == 0 || heads % kv_heads != 0 {
+        return Err(EngineError::InvalidRequest(format!(
+            "{heads} query heads cannot share {kv_heads} key/value heads"
+        )));
+    }
+    let group = heads / kv_heads;
+    // [b, kv_heads, group * seq, dim]: rows (g, i) for query head kv_head * group + g.
+    let q = q.contiguous()?.reshape((b, kv_heads, group * seq, dim))?;
+    let scores = (q.matmul(&k.t()?)? * scale)?;
     let scores = match mask {
-        Some(m) => scores.broadcast_add(m)?,
+        Some(m) => scores
+            .reshape((b, kv_heads, group, seq, kv))?
+            .broadcast_add(m)?
+            .reshape((b, kv_heads, group * seq, kv))?,
         None => scores,
     };
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-    let out = probs.matmul(&v.contiguous()?)?;
-    Ok(out.transpose(1, 2)?.reshape((b, seq, heads * dim))?)
+    let out = probs.matmul(v)?; // [b, kv_heads, group * seq, dim]
+    Ok(out
+        .reshape((b, heads, seq, dim))?
+        .transpose(1, 2)?
+        .reshape((b, seq, heads * dim))?)
 }
 
 /// `[1, seq, n * dim]` projections -> `[1, n, seq, dim]`.
@@ -235,36 +347,129 @@ mod tests {
 
     #[test]
     fn causal_mask_hides_the_future_only() {
-        let m = mask(3, 2, None, &Device::Cpu).unwrap();
+        let m = mask(3, 2, 0, None, &Device::Cpu).unwrap();
         let v = visible(&m);
         assert_eq!(v[0], vec![true, true, true, false, false]);
         assert_eq!(v[2], vec![true, true, true, true, true]);
-        assert!(mask(1, 7, None, &Device::Cpu).unwrap().is_none());
+        assert!(mask(1, 7, 0, None, &Device::Cpu).unwrap().is_none());
     }
 
     #[test]
     fn sliding_window_keeps_the_last_w_positions() {
         // Query at position 5 with window 3 sees keys 3, 4, 5.
-        let m = mask(1, 5, Some(3), &Device::Cpu).unwrap();
+        let m = mask(1, 5, 0, Some(3), &Device::Cpu).unwrap();
         assert_eq!(visible(&m)[0], vec![false, false, false, true, true, true]);
-        // Within the window no mask is needed for one token.
-        assert!(mask(1, 1, Some(3), &Device::Cpu).unwrap().is_none());
-        let m = mask(4, 0, Some(2), &Device::Cpu).unwrap();
+        // Starting at the first visible key, nothing is left to hide.
+        assert_eq!(first_visible(5, Some(3)), 3);
+        assert!(mask(1, 5, 3, Some(3), &Device::Cpu).unwrap().is_none());
+        assert!(mask(1, 1, 0, Some(3), &Device::Cpu).unwrap().is_none());
+        let m = mask(4, 0, 0, Some(2), &Device::Cpu).unwrap();
         assert_eq!(visible(&m)[3], vec![false, false, true, true]);
+        // A chunk starting at 4 with window 3 sees keys from 2: rows are offset.
+        let m = mask(2, 4, first_visible(4, Some(3)), Some(3), &Device::Cpu).unwrap();
+        assert_eq!(
+            visible(&m),
+            vec![vec![true, true, true, false], vec![false, true, true, true]]
+        );
+    }
+
+    fn positions(t: &Tensor) -> Vec<f32> {
+        // Entry value = position (see `step`), read from head 0, dim 0.
+        t.narrow(1, 0, 1)
+            .unwrap()
+            .narrow(3, 0, 1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    }
+
+    fn step(pos: usize, n: usize) -> Tensor {
+        step_heads(pos, n, 2)
+    }
+
+    fn step_heads(pos: usize, n: usize, heads: usize) -> Tensor {
+        let data: Vec<f32> = (0..heads * n * 4)
+            .map(|i| (pos + (i / 4) % n) as f32)
+            .collect();
+        Tensor::from_vec(data, (1, heads, n, 4), &Device::Cpu).unwrap()
     }
 
     #[test]
-    fn kv_cache_checks_positions() {
-        let mut c = KvCache::default();
-        let t = Tensor::zeros((1, 2, 3, 4), DType::F32, &Device::Cpu).unwrap();
-        assert!(c.append(&t, &t, 1).is_err());
-        let (k, _) = c.append(&t, &t, 0).unwrap();
-        assert_eq!(k.dims(), &[1, 2, 3, 4]);
-        assert!(c.append(&t, &t, 2).is_err());
-        let (k, _) = c.append(&t, &t, 3).unwrap();
-        assert_eq!(k.dims(), &[1, 2, 6, 4]);
-        let (k, _) = c.append(&t, &t, 0).unwrap();
-        assert_eq!(k.dims(), &[1, 2, 3, 4]);
+    fn kv_cache_checks_positions_and_grows() {
+        let mut c = KvCache::new(None);
+        assert!(c.append(&step(1, 3), &step(1, 3), 1).is_err());
+        c.append(&step(0, 3), &step(0, 3), 0).unwrap();
+        assert!(c.append(&step(2, 1), &step(2, 1), 2).is_err());
+        for p in 3..600 {
+            c.append(&step(p, 1), &step(p, 1), p).unwrap();
+        }
+        let (k, v) = c.view(0).unwrap();
+        assert_eq!(k.dims(), &[1, 2, 600, 4]);
+        assert_eq!(
+            positions(&k),
+            (0..600).map(|p| p as f32).collect::<Vec<_>>()
+        );
+        assert_eq!(positions(&v)[599], 599.0);
+        let (k, _) = c.view(590).unwrap();
+        assert_eq!(
+            positions(&k),
+            (590..600).map(|p| p as f32).collect::<Vec<_>>()
+        );
+        c.append(&step(0, 2), &step(0, 2), 0).unwrap();
+        assert_eq!(c.view(0).unwrap().0.dims(), &[1, 2, 2, 4]);
+    }
+
+    #[test]
+    fn sliding_cache_keeps_what_queries_can_see() {
+        let mut c = KvCache::new(Some(8));
+        c.append(&step(0, 100), &step(0, 100), 0).unwrap();
+        for p in 100..2000 {
+            c.append(&step(p, 1), &step(p, 1), p).unwrap();
+            let first = first_visible(p, Some(8));
+            let (k, _) = c.view(first).unwrap();
+            assert_eq!(
+                positions(&k),
+                (first..=p).map(|x| x as f32).collect::<Vec<_>>()
+            );
+        }
+        // Memory stays bounded by the window plus the compaction slack.
+        assert!(c.k.as_ref().unwrap().dim(2).unwrap() <= 2 * (8 + WINDOW_SLACK));
+        assert!(c.view(0).is_err());
+    }
+
+    #[test]
+    fn grouped_attention_equals_per_head_attention() {
+        let dev = Device::Cpu;
+        let q = Tensor::randn(0f32, 1.0, (1, 4, 3, 8), &dev).unwrap();
+        let k = Tensor::randn(0f32, 1.0, (1, 2, 5, 8), &dev).unwrap();
+        let v = Tensor::randn(0f32, 1.0, (1, 2, 5, 8), &dev).unwrap();
+        let m = mask(3, 2, 0, None, &dev).unwrap();
+        let got = attention(&q, &k, &v, 0.3, m.as_ref()).unwrap();
+        // Reference: repeat keys/values per query head.
+        let kr = candle_transformers::utils::repeat_kv(k.clone(), 2).unwrap();
+        let vr = candle_transformers::utils::repeat_kv(v.clone(), 2).unwrap();
+        let s = ((q.matmul(&kr.t().unwrap()).unwrap() * 0.3).unwrap())
+            .broadcast_add(m.as_ref().unwrap())
+            .unwrap();
+        let p = candle_nn::ops::softmax_last_dim(&s).unwrap();
+        let want = p
+            .matmul(&vr)
+            .unwrap()
+            .transpose(1, 2)
+            .unwrap()
+            .reshape((1, 3, 32))
+            .unwrap();
+        let diff = (got - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 1e-5, "{diff}");
     }
 
     #[test]

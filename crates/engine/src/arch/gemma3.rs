@@ -24,7 +24,9 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
 
-use super::common::{attention, last_position, mask, split_heads, KvCache, QEmbedding, Rope};
+use super::common::{
+    attention, first_visible, last_position, mask, split_heads, KvCache, QEmbedding, Rope,
+};
 use super::{capped_context, check_span, last_logits, on_cpu_pool, CausalLm, LoadOptions};
 use crate::{EngineError, Result};
 
@@ -143,6 +145,7 @@ impl Gemma3 {
         let final_norm = norm(tensor("output_norm.weight")?)?;
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
+            let sliding = (i + 1) % pattern != 0;
             let mut t = |n: &str| tensor(&format!("blk.{i}.{n}.weight"));
             layers.push(Layer {
                 attn_norm: norm(t("attn_norm")?)?,
@@ -158,8 +161,8 @@ impl Gemma3 {
                 up: QMatMul::from_qtensor(t("ffn_up")?)?,
                 down: QMatMul::from_qtensor(t("ffn_down")?)?,
                 post_ffn_norm: norm(t("post_ffw_norm")?)?,
-                sliding: (i + 1) % pattern != 0,
-                cache: KvCache::default(),
+                sliding,
+                cache: KvCache::new(sliding.then_some(window)),
             });
         }
         Ok(Self {
@@ -182,8 +185,9 @@ impl Gemma3 {
     fn run(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
         let seq = tokens.len();
         let mut x = (self.embed.forward(tokens, &self.device)? * (self.hidden as f64).sqrt())?;
-        let local_mask = mask(seq, pos, Some(self.window), &self.device)?;
-        let global_mask = mask(seq, pos, None, &self.device)?;
+        let local_first = first_visible(pos, Some(self.window));
+        let local_mask = mask(seq, pos, local_first, Some(self.window), &self.device)?;
+        let global_mask = mask(seq, pos, 0, None, &self.device)?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         for layer in &mut self.layers {
             let h = layer.attn_norm.forward(&x)?;
@@ -192,13 +196,14 @@ impl Gemma3 {
             let v = split_heads(&layer.wv.forward(&h)?, self.kv_heads, self.head_dim)?;
             let q = layer.q_norm.forward(&q)?;
             let k = layer.k_norm.forward(&k)?;
-            let (rope, m) = match layer.sliding {
-                true => (&self.rope_local, local_mask.as_ref()),
-                false => (&self.rope_global, global_mask.as_ref()),
+            let (rope, first, m) = match layer.sliding {
+                true => (&self.rope_local, local_first, local_mask.as_ref()),
+                false => (&self.rope_global, 0, global_mask.as_ref()),
             };
             let q = rope.apply(&q, pos)?;
             let k = rope.apply(&k, pos)?;
-            let (k, v) = layer.cache.append(&k, &v, pos)?;
+            layer.cache.append(&k, &v, pos)?;
+            let (k, v) = layer.cache.view(first)?;
             let a = attention(&q, &k, &v, scale, m)?;
             let a = layer.post_attn_norm.forward(&layer.wo.forward(&a)?)?;
             x = (x + a)?;

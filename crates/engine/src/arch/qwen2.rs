@@ -121,7 +121,7 @@ impl Qwen2 {
                 gate: QMatMul::from_qtensor(t("ffn_gate.weight")?)?,
                 up: QMatMul::from_qtensor(t("ffn_up.weight")?)?,
                 down: QMatMul::from_qtensor(t("ffn_down.weight")?)?,
-                cache: KvCache::default(),
+                cache: KvCache::new(None),
             });
         }
         Ok(Self {
@@ -140,7 +140,7 @@ impl Qwen2 {
 
     fn run(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
         let mut x = self.embed.forward(tokens, &self.device)?;
-        let causal = mask(tokens.len(), pos, None, &self.device)?;
+        let causal = mask(tokens.len(), pos, 0, None, &self.device)?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         for layer in &mut self.layers {
             let h = layer.attn_norm.forward(&x)?;
@@ -154,7 +154,8 @@ impl Qwen2 {
                 .rope
                 .apply(&split_heads(&k, self.kv_heads, self.head_dim)?, pos)?;
             let v = split_heads(&v, self.kv_heads, self.head_dim)?;
-            let (k, v) = layer.cache.append(&k, &v, pos)?;
+            layer.cache.append(&k, &v, pos)?;
+            let (k, v) = layer.cache.view(0)?;
             let a = attention(&q, &k, &v, scale, causal.as_ref())?;
             x = (x + layer.wo.forward(&a)?)?;
             let h = layer.ffn_norm.forward(&x)?;
