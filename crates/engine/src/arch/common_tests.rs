@@ -1,7 +1,7 @@
 //! Tests of `common.rs`: masks, the KV cache, grouped attention, embeddings, rotary tables.
 
 use super::*;
-use candle_core::D;
+use candle_core::{Module, D};
 
 fn row_softmax(x: &Tensor) -> Result<Tensor> {
     Ok(candle_nn::ops::softmax(x, D::Minus1)?)
@@ -195,4 +195,42 @@ fn rope_at_position_zero_is_identity() {
         vec![1.0, 2.0, 3.0, 4.0]
     );
     assert!(rope.apply(&x, 8).is_err());
+}
+
+#[test]
+fn q5_0_is_re_encoded_as_q8_0_exactly() {
+    let data: Vec<f32> = (0..4 * 64)
+        .map(|i| ((i * 53 % 97) as f32 - 48.0) / 7.0)
+        .collect();
+    let t = Tensor::from_vec(data, (4, 64), &Device::Cpu).unwrap();
+    let q5 = QTensor::quantize(&t, GgmlDType::Q5_0).unwrap();
+    let q8 = q5_0_as_q8_0(&q5).unwrap();
+    assert_eq!(q8.dtype(), GgmlDType::Q8_0);
+    let a = q5
+        .dequantize(&Device::Cpu)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    let b = q8
+        .dequantize(&Device::Cpu)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    assert_eq!(a, b);
+    // And the matrix products agree (up to float summation order).
+    let x = Tensor::randn(0f32, 1.0, (3, 64), &Device::Cpu).unwrap();
+    let ya = QMatMul::from_qtensor(q5).unwrap().forward(&x).unwrap();
+    let yb = matmul_weight(QTensor::quantize(&t, GgmlDType::Q5_0).unwrap())
+        .unwrap()
+        .forward(&x)
+        .unwrap();
+    let diff = (ya - yb)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(diff < 1e-4, "{diff}");
 }

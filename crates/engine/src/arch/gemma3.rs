@@ -25,7 +25,8 @@ use candle_core::{Device, Module, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
 
 use super::common::{
-    attention, first_visible, last_position, mask, split_heads, KvCache, QEmbedding, Rope,
+    attention, first_visible, last_position, mask, matmul_weight, shared_matmul_weight,
+    split_heads, KvCache, QEmbedding, Rope,
 };
 use super::{capped_context, check_span, last_logits, on_cpu_pool, CausalLm, LoadOptions};
 use crate::{EngineError, Result};
@@ -139,8 +140,8 @@ impl Gemma3 {
         let norm = |t: QTensor| -> Result<RmsNorm> { Ok(RmsNorm::from_qtensor(t, eps)?) };
         let embed = QEmbedding::new(Arc::new(tensor("token_embd.weight")?))?;
         let output = match content.tensor_infos.contains_key("output.weight") {
-            true => QMatMul::from_qtensor(tensor("output.weight")?)?,
-            false => QMatMul::from_arc(embed.table())?,
+            true => matmul_weight(tensor("output.weight")?)?,
+            false => shared_matmul_weight(embed.table())?,
         };
         let final_norm = norm(tensor("output_norm.weight")?)?;
         let mut layers = Vec::with_capacity(blocks);
@@ -149,17 +150,17 @@ impl Gemma3 {
             let mut t = |n: &str| tensor(&format!("blk.{i}.{n}.weight"));
             layers.push(Layer {
                 attn_norm: norm(t("attn_norm")?)?,
-                wq: QMatMul::from_qtensor(t("attn_q")?)?,
-                wk: QMatMul::from_qtensor(t("attn_k")?)?,
-                wv: QMatMul::from_qtensor(t("attn_v")?)?,
-                wo: QMatMul::from_qtensor(t("attn_output")?)?,
+                wq: matmul_weight(t("attn_q")?)?,
+                wk: matmul_weight(t("attn_k")?)?,
+                wv: matmul_weight(t("attn_v")?)?,
+                wo: matmul_weight(t("attn_output")?)?,
                 q_norm: norm(t("attn_q_norm")?)?,
                 k_norm: norm(t("attn_k_norm")?)?,
                 post_attn_norm: norm(t("post_attention_norm")?)?,
                 ffn_norm: norm(t("ffn_norm")?)?,
-                gate: QMatMul::from_qtensor(t("ffn_gate")?)?,
-                up: QMatMul::from_qtensor(t("ffn_up")?)?,
-                down: QMatMul::from_qtensor(t("ffn_down")?)?,
+                gate: matmul_weight(t("ffn_gate")?)?,
+                up: matmul_weight(t("ffn_up")?)?,
+                down: matmul_weight(t("ffn_down")?)?,
                 post_ffn_norm: norm(t("post_ffw_norm")?)?,
                 sliding,
                 cache: KvCache::new(sliding.then_some(window)),

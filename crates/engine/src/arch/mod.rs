@@ -6,9 +6,11 @@
 //! [`load`], dispatched on the GGUF key `general.architecture`.
 //!
 //! `qwen2` and `gemma3` are written here on candle's tensor ops with the blocks of `common.rs`
-//! (quantized embedding, bounded rotary tables, masks, KV cache): their candle-transformers
-//! versions cost hundreds of MB more, and candle's gemma3 computes a different function (see
-//! each file). `llama` wraps candle-transformers' `quantized_llama`.
+//! (quantized embedding, bounded rotary tables, masks, a KV cache that grows by doubling,
+//! grouped-query attention without per-head copies, Q5_0 weights re-encoded as Q8_0 for
+//! candle's vectorised kernel): their candle-transformers versions cost hundreds of MB more,
+//! slow down with context length, and candle's gemma3 computes a different function (see each
+//! file). `llama` wraps candle-transformers' `quantized_llama`.
 //!
 //! Every model keeps its KV cache inside itself (candle's design): one instance serves one
 //! sequence at a time, and [`CausalLm::reset`] must be called before a new sequence starts.

@@ -18,7 +18,10 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
 
-use super::common::{attention, last_position, mask, split_heads, KvCache, QEmbedding, Rope};
+use super::common::{
+    attention, last_position, mask, matmul_weight, shared_matmul_weight, split_heads, KvCache,
+    QEmbedding, Rope,
+};
 use super::{capped_context, check_span, last_logits, on_cpu_pool, CausalLm, LoadOptions};
 use crate::{EngineError, Result};
 
@@ -100,8 +103,8 @@ impl Qwen2 {
         let norm = |t: QTensor| -> Result<RmsNorm> { Ok(RmsNorm::from_qtensor(t, eps)?) };
         let embed = QEmbedding::new(Arc::new(tensor("token_embd.weight")?))?;
         let output = match content.tensor_infos.contains_key("output.weight") {
-            true => QMatMul::from_qtensor(tensor("output.weight")?)?,
-            false => QMatMul::from_arc(embed.table())?,
+            true => matmul_weight(tensor("output.weight")?)?,
+            false => shared_matmul_weight(embed.table())?,
         };
         let final_norm = norm(tensor("output_norm.weight")?)?;
         let mut layers = Vec::with_capacity(blocks);
@@ -110,17 +113,17 @@ impl Qwen2 {
             let bias = |q: QTensor| -> Result<Tensor> { Ok(q.dequantize(device)?) };
             layers.push(Layer {
                 attn_norm: norm(t("attn_norm.weight")?)?,
-                wq: QMatMul::from_qtensor(t("attn_q.weight")?)?,
-                wk: QMatMul::from_qtensor(t("attn_k.weight")?)?,
-                wv: QMatMul::from_qtensor(t("attn_v.weight")?)?,
+                wq: matmul_weight(t("attn_q.weight")?)?,
+                wk: matmul_weight(t("attn_k.weight")?)?,
+                wv: matmul_weight(t("attn_v.weight")?)?,
                 bq: bias(t("attn_q.bias")?)?,
                 bk: bias(t("attn_k.bias")?)?,
                 bv: bias(t("attn_v.bias")?)?,
-                wo: QMatMul::from_qtensor(t("attn_output.weight")?)?,
+                wo: matmul_weight(t("attn_output.weight")?)?,
                 ffn_norm: norm(t("ffn_norm.weight")?)?,
-                gate: QMatMul::from_qtensor(t("ffn_gate.weight")?)?,
-                up: QMatMul::from_qtensor(t("ffn_up.weight")?)?,
-                down: QMatMul::from_qtensor(t("ffn_down.weight")?)?,
+                gate: matmul_weight(t("ffn_gate.weight")?)?,
+                up: matmul_weight(t("ffn_up.weight")?)?,
+                down: matmul_weight(t("ffn_down.weight")?)?,
                 cache: KvCache::new(None),
             });
         }
