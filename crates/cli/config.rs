@@ -44,7 +44,7 @@ pub struct CommonArgs {
     pub max_context: Option<usize>,
 
     /// Never download: use only models already in the data dir.
-    #[arg(long, env = "BEDROCK_LOCAL_OFFLINE", global = true)]
+    #[arg(long, env = "BEDROCK_LOCAL_OFFLINE", global = true, value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub offline: Option<bool>,
 }
 
@@ -67,7 +67,7 @@ pub struct ServeArgs {
 
     /// Load the default model into memory before accepting requests, so the first request
     /// does not pay the load time (LocalStack's variable).
-    #[arg(long, env = "BEDROCK_PREWARM")]
+    #[arg(long, env = "BEDROCK_PREWARM", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub prewarm: Option<bool>,
 
     /// Comma-separated local models to download at start (LocalStack's variable). The default
@@ -89,7 +89,7 @@ pub struct ServeArgs {
 
     /// Reject bare ids of models that real Bedrock serves only through inference profiles,
     /// with Bedrock's own error (off by default: local users want bare ids to work).
-    #[arg(long, env = "BEDROCK_LOCAL_STRICT_PROFILES")]
+    #[arg(long, env = "BEDROCK_LOCAL_STRICT_PROFILES", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub strict_profiles: Option<bool>,
 }
 
@@ -285,6 +285,22 @@ mod tests {
         args.port = Some(9000);
         let c = ServeConfig::resolve(&args, &FileLayer(FileConfig::default())).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn localstack_style_booleans_parse() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        for (arg, want) in [("1", true), ("true", true), ("0", false), ("no", false)] {
+            let t = T::try_parse_from(["t", "--prewarm", arg]).unwrap();
+            assert_eq!(t.serve.prewarm, Some(want), "{arg}");
+        }
+        let t = T::try_parse_from(["t", "--prewarm"]).unwrap();
+        assert_eq!(t.serve.prewarm, Some(true));
     }
 
     #[test]
