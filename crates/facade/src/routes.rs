@@ -126,23 +126,52 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
     }
 }
 
+/// Bytes of an oversized body we still read (and discard) before answering, so a client that
+/// is still sending sees the 4xx instead of a broken pipe. Beyond this the connection drops.
+const OVERSIZE_DRAIN_CAP: usize = 64 * 1024 * 1024;
+
 /// Reads the body, refusing more than `limit` bytes with a clean ValidationException.
 async fn read_body(
     body: Body,
     content_length: Option<usize>,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+
     let too_large = || {
         ApiError::validation(format!(
             "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to {limit}"
         ))
     };
-    if content_length.is_some_and(|len| len > limit) {
+    let mut body = body;
+    let mut buffer = Vec::with_capacity(content_length.unwrap_or(0).min(limit));
+    let mut seen = 0usize;
+    let mut oversized = content_length.is_some_and(|len| len > limit);
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::validation(
+                "The request body could not be read completely.",
+            ));
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > limit {
+            oversized = true;
+        }
+        if oversized {
+            if seen > limit.saturating_add(OVERSIZE_DRAIN_CAP) {
+                break;
+            }
+            continue;
+        }
+        buffer.extend_from_slice(&data);
+    }
+    if oversized {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
+    Ok(Bytes::from(buffer))
 }
 
 fn not_implemented(what: &str) -> ApiError {
