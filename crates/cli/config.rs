@@ -176,7 +176,13 @@ impl Config {
                 .clone()
                 .or(file.default_model.clone())
                 .filter(|s| !s.trim().is_empty()),
-            threads: args.threads.or(file.threads).filter(|t| *t > 0),
+            // The CPUs this process may use: std reads sched affinity and cgroup quotas, so a
+            // container limited to 2 CPUs gets 2 threads, not the host's core count.
+            threads: args
+                .threads
+                .or(file.threads)
+                .filter(|t| *t > 0)
+                .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get())),
             max_context: args
                 .max_context
                 .or(file.max_context)

@@ -71,6 +71,9 @@ fn main() -> std::process::ExitCode {
 
 fn run_command(cli: Cli) -> anyhow::Result<()> {
     let (config, file) = Config::resolve(&cli.common)?;
+    // candle reads its thread count from the environment once; set it while the process is
+    // still single-threaded (before any runtime starts).
+    bedrock_local_engine::backend::configure_threads(config.threads);
     match cli.command {
         Command::Serve(args) => {
             let serve = ServeConfig::resolve(&args, &file)?;
