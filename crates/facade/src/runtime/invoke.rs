@@ -3,11 +3,10 @@
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use bedrock_local_core::GenerateRequest;
 
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
-use crate::runtime::{complete, ensure_text, model_traits, request_seed};
+use crate::runtime::{ensure_text, generate, model_traits};
 use crate::state::AppState;
 
 /// The body format local names (`ollama.x`, `local.x`) speak: they have no provider, so they
@@ -35,28 +34,7 @@ pub async fn invoke(
     };
     let traits = model_traits(state, &resolved);
     let decoded = dialect.decode(&body, &traits)?;
-    let mut sampling = decoded.sampling;
-    sampling.seed = request_seed(state);
-    let completion = complete(
-        state,
-        GenerateRequest {
-            model: resolved.local.clone(),
-            prompt: decoded.prompt,
-            max_tokens: decoded.max_tokens,
-            sampling,
-            stop_sequences: decoded.stop_sequences,
-        },
-        ctx.started,
-    )
-    .await?;
-    tracing::info!(
-        model_id,
-        local = %resolved.local,
-        prompt_tokens = completion.usage.input_tokens,
-        output_tokens = completion.usage.output_tokens,
-        stop_reason = ?completion.stop_reason,
-        "invoke"
-    );
+    let completion = generate(state, &resolved, decoded, ctx.started, "invoke").await?;
     let body = dialect.encode(&completion);
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();

@@ -4,7 +4,7 @@ pub mod converse;
 pub mod invoke;
 
 use bedrock_local_core::{GenerateRequest, GenerationEvent};
-use bedrock_local_dialects::{Completion, ModelTraits};
+use bedrock_local_dialects::{Completion, Decoded, ModelTraits};
 use bedrock_local_registry::{Resolved, Task};
 
 use crate::error::ApiError;
@@ -59,8 +59,43 @@ pub fn request_seed(state: &AppState) -> u64 {
     }
 }
 
+/// Generates for a decoded request on the resolved local model: seeds the sampler, runs to
+/// the end, logs the outcome under `api`.
+pub async fn generate(
+    state: &AppState,
+    resolved: &Resolved,
+    decoded: Decoded,
+    started: std::time::Instant,
+    api: &'static str,
+) -> Result<Completion, ApiError> {
+    let mut sampling = decoded.sampling;
+    sampling.seed = request_seed(state);
+    let completion = complete(
+        state,
+        GenerateRequest {
+            model: resolved.local.clone(),
+            prompt: decoded.prompt,
+            max_tokens: decoded.max_tokens,
+            sampling,
+            stop_sequences: decoded.stop_sequences,
+        },
+        started,
+    )
+    .await?;
+    tracing::info!(
+        api,
+        model_id = %resolved.requested,
+        local = %resolved.local,
+        prompt_tokens = completion.usage.input_tokens,
+        output_tokens = completion.usage.output_tokens,
+        stop_reason = ?completion.stop_reason,
+        "generated"
+    );
+    Ok(completion)
+}
+
 /// Runs a generation to the end and gathers the result.
-pub async fn complete(
+async fn complete(
     state: &AppState,
     mut request: GenerateRequest,
     started: std::time::Instant,
