@@ -46,6 +46,24 @@ pub struct Decoded {
     pub sampling: SamplingParams,
     /// Strings that end generation.
     pub stop_sequences: Vec<String>,
+    /// Whatever of the request the provider's response repeats (Cohere's `chat_history`, …),
+    /// opaque to everyone but the dialect that wrote it; `Value::Null` when nothing.
+    pub echo: serde_json::Value,
+}
+
+/// What a response needs besides the completion: the identity of this invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseCtx {
+    /// The provider model id the caller addressed, without geo prefix or ARN
+    /// (`anthropic.claude-3-haiku-20240307-v1:0`).
+    pub model_id: String,
+    /// A fresh random id for this response (a UUID v4 as 32 lowercase hex digits); dialects
+    /// derive their provider's id format from it (`msg_bdrk_…`, `chatcmpl-…`).
+    pub response_id: String,
+    /// Unix time of the request, seconds (OpenAI's `created`).
+    pub created_unix: u64,
+    /// [`Decoded::echo`] of the request.
+    pub echo: serde_json::Value,
 }
 
 /// The finished result of a generation, as a dialect encodes it.
@@ -127,10 +145,10 @@ pub trait InvokeDialect: Sync {
     fn decode(&self, body: &[u8], traits: &ModelTraits) -> Result<Decoded>;
 
     /// The complete (non-streaming) response body.
-    fn encode(&self, completion: &Completion) -> Vec<u8>;
+    fn encode(&self, ctx: &ResponseCtx, completion: &Completion) -> Vec<u8>;
 
     /// A new encoder for the chunks of one InvokeModelWithResponseStream response.
-    fn chunk_encoder(&self) -> Box<dyn ChunkEncoder>;
+    fn chunk_encoder(&self, ctx: &ResponseCtx) -> Box<dyn ChunkEncoder>;
 }
 
 /// Turns one generation's events into provider stream chunks. Each returned `Vec<u8>` is one

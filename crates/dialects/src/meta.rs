@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use crate::everit::{self, Kind, Property, Schema};
 use crate::{
     markup, ChunkEncoder, Completion, Decoded, InvocationMetrics, InvokeDialect, ModelTraits,
-    Result,
+    ResponseCtx, Result,
 };
 
 /// `temperature` when the body has none.
@@ -117,10 +117,11 @@ impl InvokeDialect for Meta {
                 seed: 0,
             },
             stop_sequences: Vec::new(),
+            echo: Value::Null,
         })
     }
 
-    fn encode(&self, completion: &Completion) -> Vec<u8> {
+    fn encode(&self, _ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
         json!({
             "generation": completion.text,
             "prompt_token_count": completion.usage.input_tokens,
@@ -131,7 +132,7 @@ impl InvokeDialect for Meta {
         .into_bytes()
     }
 
-    fn chunk_encoder(&self) -> Box<dyn ChunkEncoder> {
+    fn chunk_encoder(&self, _ctx: &ResponseCtx) -> Box<dyn ChunkEncoder> {
         Box::new(MetaChunks::default())
     }
 }

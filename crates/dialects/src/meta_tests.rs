@@ -99,28 +99,28 @@ fn encode_response() {
         latency_ms: 10,
     };
     assert_eq!(
-        String::from_utf8(Meta.encode(&c)).unwrap(),
+        String::from_utf8(Meta.encode(&ctx(), &c)).unwrap(),
         r#"{"generation":"Hello!","prompt_token_count":18,"generation_token_count":3,"stop_reason":"stop"}"#
     );
     let long = Completion {
         stop_reason: StopReason::MaxTokens,
         ..c.clone()
     };
-    assert!(String::from_utf8(Meta.encode(&long))
+    assert!(String::from_utf8(Meta.encode(&ctx(), &long))
         .unwrap()
         .ends_with(r#""stop_reason":"length"}"#));
     let stop_seq = Completion {
         stop_reason: StopReason::StopSequence("\n".into()),
         ..c
     };
-    assert!(String::from_utf8(Meta.encode(&stop_seq))
+    assert!(String::from_utf8(Meta.encode(&ctx(), &stop_seq))
         .unwrap()
         .ends_with(r#""stop_reason":"stop"}"#));
 }
 
 #[test]
 fn stream_chunks() {
-    let mut enc = Meta.chunk_encoder();
+    let mut enc = Meta.chunk_encoder(&ctx());
     assert!(enc.start(18).is_empty());
     let mut chunks = Vec::new();
     chunks.extend(enc.text("Hel"));
@@ -156,7 +156,7 @@ fn stream_chunks() {
 
 #[test]
 fn stream_without_text_puts_prompt_count_on_the_last_chunk() {
-    let mut enc = Meta.chunk_encoder();
+    let mut enc = Meta.chunk_encoder(&ctx());
     enc.start(7);
     let last = enc.finish(
         &StopReason::MaxTokens,
@@ -166,4 +166,13 @@ fn stream_without_text_puts_prompt_count_on_the_last_chunk() {
     let v: Value = serde_json::from_slice(&last[0]).unwrap();
     assert_eq!(v["prompt_token_count"], 7);
     assert_eq!(v["stop_reason"], "length");
+}
+
+fn ctx() -> ResponseCtx {
+    ResponseCtx {
+        model_id: "meta.llama3-8b-instruct-v1:0".into(),
+        response_id: "0123456789abcdef0123456789abcdef".into(),
+        created_unix: 1_700_000_000,
+        echo: serde_json::Value::Null,
+    }
 }

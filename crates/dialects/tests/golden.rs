@@ -1,4 +1,4 @@
-//! Golden tests: request/response fixtures under `tests/golden/{meta,converse}/`, asserted
+//! Golden tests: request/response/stream fixtures under `tests/golden/<dialect>/`, asserted
 //! exactly (see `tests/golden/README.md` for the file conventions and sources).
 
 // Test helpers outside #[test] functions: a panic is the failure report.
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use bedrock_local_core::{ContentPart, Prompt, StopReason, ToolChoice, Usage};
 use bedrock_local_dialects::converse::{self, stream, ResponseEcho};
 use bedrock_local_dialects::{
-    invoke_dialect, Completion, Decoded, DialectError, InvocationMetrics, ModelTraits,
+    invoke_dialect, Completion, Decoded, DialectError, InvocationMetrics, ModelTraits, ResponseCtx,
 };
 use serde_json::{json, Value};
 
@@ -177,14 +177,15 @@ fn check_requests(
     }
 }
 
-fn check_responses(dialect: &str, encode: impl Fn(&Value) -> Vec<u8>) {
+fn check_responses(dialect: &str, encode: impl Fn(&str, &Value) -> Vec<u8>) {
     let names = cases(dialect, ".completion.json");
     assert!(!names.is_empty());
     for case in names {
         let d = dir(dialect);
-        let got = String::from_utf8(encode(&read_json(
-            &d.join(format!("{case}.completion.json")),
-        )))
+        let got = String::from_utf8(encode(
+            &case,
+            &read_json(&d.join(format!("{case}.completion.json"))),
+        ))
         .unwrap();
         // Re-serialising the fixture compactly keeps its key order (serde_json preserve_order).
         let expected = read_json(&d.join(format!("{case}.response.json"))).to_string();
@@ -192,59 +193,130 @@ fn check_responses(dialect: &str, encode: impl Fn(&Value) -> Vec<u8>) {
     }
 }
 
-#[test]
-fn meta_requests() {
-    let meta = invoke_dialect("meta.llama3-8b-instruct-v1:0").unwrap();
-    check_requests("meta", |body, t| meta.decode(body, t));
-}
-
-#[test]
-fn meta_responses() {
-    let meta = invoke_dialect("meta.llama3-8b-instruct-v1:0").unwrap();
-    check_responses("meta", |v| meta.encode(&completion(v)));
-}
-
-#[test]
-fn meta_stream() {
-    let meta = invoke_dialect("meta.llama3-8b-instruct-v1:0").unwrap();
-    let fixture = read_json(&dir("meta").join("stream.stream.json"));
-    let mut encoder = meta.chunk_encoder();
-    let mut chunks = Vec::new();
-    for event in fixture["events"].as_array().unwrap() {
-        if let Some(n) = event.get("start") {
-            chunks.extend(encoder.start(n.as_u64().unwrap() as u32));
-        } else if let Some(t) = event.get("text") {
-            chunks.extend(encoder.text(t.as_str().unwrap()));
-        } else {
-            let f = &event["finish"];
-            let m = &f["metrics"];
-            let n = |v: &Value| v.as_u64().unwrap();
-            chunks.extend(encoder.finish(
-                &stop_reason(&f["stop_reason"]),
-                Usage {
-                    input_tokens: n(&f["input_tokens"]) as u32,
-                    output_tokens: n(&f["output_tokens"]) as u32,
-                },
-                &InvocationMetrics {
-                    input_token_count: n(&m["input_token_count"]) as u32,
-                    output_token_count: n(&m["output_token_count"]) as u32,
-                    invocation_latency_ms: n(&m["invocation_latency_ms"]),
-                    first_byte_latency_ms: n(&m["first_byte_latency_ms"]),
-                },
-            ));
+/// The fixed response identity of every golden case (a `NAME.ctx.json` may override fields:
+/// `model_id`, `response_id`, `created_unix`, `echo`).
+fn response_ctx(dialect: &str, case: &str, model_id: &str) -> ResponseCtx {
+    let mut ctx = ResponseCtx {
+        model_id: model_id.to_owned(),
+        response_id: "0123456789abcdef0123456789abcdef".to_owned(),
+        created_unix: 1_700_000_000,
+        echo: Value::Null,
+    };
+    let path = dir(dialect).join(format!("{case}.ctx.json"));
+    if path.exists() {
+        let v = read_json(&path);
+        if let Some(m) = v["model_id"].as_str() {
+            ctx.model_id = m.to_owned();
+        }
+        if let Some(r) = v["response_id"].as_str() {
+            ctx.response_id = r.to_owned();
+        }
+        if let Some(c) = v["created_unix"].as_u64() {
+            ctx.created_unix = c;
+        }
+        if let Some(e) = v.get("echo") {
+            ctx.echo = e.clone();
         }
     }
-    let got: Vec<String> = chunks
-        .into_iter()
-        .map(|c| String::from_utf8(c).unwrap())
-        .collect();
-    let expected: Vec<String> = fixture["chunks"]
-        .as_array()
+    ctx
+}
+
+/// InvokeModel dialect directories: every `tests/golden/<dir>` holding a `model_id.txt` (the
+/// model id whose provider picks the dialect).
+fn invoke_dirs() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut dirs: Vec<(String, String)> = fs::read_dir(root)
         .unwrap()
-        .iter()
-        .map(Value::to_string)
+        .filter_map(|e| {
+            let e = e.unwrap();
+            let model = fs::read_to_string(e.path().join("model_id.txt")).ok()?;
+            Some((
+                e.file_name().into_string().unwrap(),
+                model.trim().to_owned(),
+            ))
+        })
         .collect();
-    assert_eq!(got, expected);
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn invoke_dialect_requests() {
+    let dirs = invoke_dirs();
+    assert!(dirs.iter().any(|(d, _)| d == "meta"));
+    for (name, model_id) in dirs {
+        let dialect = invoke_dialect(&model_id).unwrap_or_else(|| panic!("{name}: no dialect"));
+        check_requests(&name, |body, t| dialect.decode(body, t));
+    }
+}
+
+#[test]
+fn invoke_dialect_responses() {
+    for (name, model_id) in invoke_dirs() {
+        let dialect = invoke_dialect(&model_id).unwrap();
+        if cases(&name, ".completion.json").is_empty() {
+            continue;
+        }
+        check_responses(&name, |case, v| {
+            dialect.encode(&response_ctx(&name, case, &model_id), &completion(v))
+        });
+    }
+}
+
+fn metrics(m: &Value) -> InvocationMetrics {
+    let n = |k: &str| m[k].as_u64().unwrap();
+    InvocationMetrics {
+        input_token_count: n("input_token_count") as u32,
+        output_token_count: n("output_token_count") as u32,
+        invocation_latency_ms: n("invocation_latency_ms"),
+        first_byte_latency_ms: n("first_byte_latency_ms"),
+    }
+}
+
+/// `NAME.stream.json`: `events` (`{"start": n}`, `{"text": s}`, `{"tool_call": [id, name,
+/// input_json]}`, `{"finish": {...}}`) fed to a fresh chunk encoder must give `chunks`.
+#[test]
+fn invoke_dialect_streams() {
+    for (name, model_id) in invoke_dirs() {
+        let dialect = invoke_dialect(&model_id).unwrap();
+        for case in cases(&name, ".stream.json") {
+            let fixture = read_json(&dir(&name).join(format!("{case}.stream.json")));
+            let mut encoder = dialect.chunk_encoder(&response_ctx(&name, &case, &model_id));
+            let mut chunks = Vec::new();
+            for event in fixture["events"].as_array().unwrap() {
+                if let Some(n) = event.get("start") {
+                    chunks.extend(encoder.start(n.as_u64().unwrap() as u32));
+                } else if let Some(t) = event.get("text") {
+                    chunks.extend(encoder.text(t.as_str().unwrap()));
+                } else if let Some(c) = event.get("tool_call") {
+                    let s = |i: usize| c[i].as_str().unwrap();
+                    chunks.extend(encoder.tool_call(s(0), s(1), s(2)));
+                } else {
+                    let f = &event["finish"];
+                    let n = |v: &Value| v.as_u64().unwrap() as u32;
+                    chunks.extend(encoder.finish(
+                        &stop_reason(&f["stop_reason"]),
+                        Usage {
+                            input_tokens: n(&f["input_tokens"]),
+                            output_tokens: n(&f["output_tokens"]),
+                        },
+                        &metrics(&f["metrics"]),
+                    ));
+                }
+            }
+            let got: Vec<String> = chunks
+                .into_iter()
+                .map(|c| String::from_utf8(c).unwrap())
+                .collect();
+            let expected: Vec<String> = fixture["chunks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(Value::to_string)
+                .collect();
+            assert_eq!(got, expected, "{name}/{case}");
+        }
+    }
 }
 
 #[test]
@@ -256,7 +328,7 @@ fn converse_requests() {
 
 #[test]
 fn converse_responses() {
-    check_responses("converse", |v| {
+    check_responses("converse", |_, v| {
         let echo = ResponseEcho {
             performance_latency: v["echo"]["performance_latency"].as_str().map(str::to_owned),
             service_tier: v["echo"]["service_tier"].as_str().map(str::to_owned),

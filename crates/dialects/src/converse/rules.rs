@@ -140,6 +140,7 @@ pub(super) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
             seed: 0,
         },
         stop_sequences: body.stop_sequences,
+        echo: serde_json::Value::Null,
     })
 }
 

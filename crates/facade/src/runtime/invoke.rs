@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
-use crate::runtime::{ensure_text, generate, model_traits};
+use crate::runtime::{ensure_text, generate, model_traits, response_ctx};
 use crate::state::AppState;
 
 /// The body format local names (`ollama.x`, `local.x`) speak: they have no provider, so they
@@ -33,9 +33,10 @@ pub async fn invoke(
         )));
     };
     let traits = model_traits(state, &resolved);
-    let decoded = dialect.decode(&body, &traits)?;
+    let mut decoded = dialect.decode(&body, &traits)?;
+    let decoded_echo = std::mem::take(&mut decoded.echo);
     let completion = generate(state, &resolved, decoded, ctx.started, "invoke").await?;
-    let body = dialect.encode(&completion);
+    let body = dialect.encode(&response_ctx(&dialect_id, decoded_echo), &completion);
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
     for (name, value) in [

@@ -4,7 +4,7 @@ pub mod converse;
 pub mod invoke;
 
 use bedrock_local_core::{GenerateRequest, GenerationEvent};
-use bedrock_local_dialects::{Completion, Decoded, ModelTraits};
+use bedrock_local_dialects::{Completion, Decoded, ModelTraits, ResponseCtx};
 use bedrock_local_registry::{Resolved, Task};
 
 use crate::error::ApiError;
@@ -46,6 +46,18 @@ pub fn ensure_text(resolved: &Resolved) -> Result<(), ApiError> {
         Err(ApiError::validation(
             "This action doesn't support the model that you provided. Try again with a supported text or chat model.",
         ))
+    }
+}
+
+/// The identity of one response: the provider model id, a fresh id, the time.
+pub fn response_ctx(provider_model_id: &str, echo: serde_json::Value) -> ResponseCtx {
+    ResponseCtx {
+        model_id: provider_model_id.to_string(),
+        response_id: uuid::Uuid::new_v4().simple().to_string(),
+        created_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        echo,
     }
 }
 
