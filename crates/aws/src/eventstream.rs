@@ -7,10 +7,12 @@
 //! (`:event-type`, `:content-type: application/json`, `:message-type: event`) and modeled
 //! exceptions (`:exception-type` in lowerCamel, `:message-type: exception`).
 //!
-//! The framing is written here with `crc32fast` rather than through `aws-smithy-eventstream`:
-//! it is a few dozen lines, keeps the crate free of the SDK runtime types, and the tests decode
-//! every frame with `aws-smithy-eventstream` (the decoder the Rust SDK uses) to prove they agree.
-//! This module only frames bytes; what goes in a payload is the dialects' business.
+//! Frames are written by `aws-smithy-eventstream`, the codec the AWS SDKs for Rust use, so the
+//! bytes are exactly what an SDK client expects; this module adds Bedrock's header sets and the
+//! limits clients enforce. It only frames bytes; what goes in a payload is the dialects' business.
+
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 
 use crate::error::ErrorBody;
 use crate::{Error, Result};
@@ -18,8 +20,6 @@ use crate::{Error, Result};
 /// Content type of a streaming response body.
 pub const CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";
 
-/// Header value type 7: a UTF-8 string with a 16-bit length. Bedrock uses no other type.
-const STRING_TYPE: u8 = 7;
 /// Prelude (total length, headers length, prelude CRC) plus the trailing message CRC.
 const OVERHEAD: usize = 16;
 /// botocore refuses headers sections larger than 128 KiB.
@@ -32,22 +32,23 @@ const MAX_PAYLOAD_LEN: usize = 24 * 1024 * 1024;
 /// Fails when a header name exceeds 255 bytes, a value 65,535 bytes, the headers 128 KiB or the
 /// payload 24 MiB (the limits clients enforce).
 pub fn encode_message(headers: &[(&str, &str)], payload: &[u8]) -> Result<Vec<u8>> {
-    let mut head = Vec::new();
+    let mut head_len = 0usize;
     for (name, value) in headers {
-        let name_len = u8::try_from(name.len())
-            .map_err(|_| Error::EventStreamLimit(format!("header name {name:?} is too long")))?;
-        let value_len = u16::try_from(value.len())
-            .map_err(|_| Error::EventStreamLimit(format!("header {name} value is too long")))?;
-        head.push(name_len);
-        head.extend_from_slice(name.as_bytes());
-        head.push(STRING_TYPE);
-        head.extend_from_slice(&value_len.to_be_bytes());
-        head.extend_from_slice(value.as_bytes());
+        if name.len() > usize::from(u8::MAX) {
+            return Err(Error::EventStreamLimit(format!(
+                "header name {name:?} is too long"
+            )));
+        }
+        if value.len() > usize::from(u16::MAX) {
+            return Err(Error::EventStreamLimit(format!(
+                "header {name} value is too long"
+            )));
+        }
+        head_len += 1 + name.len() + 3 + value.len();
     }
-    if head.len() > MAX_HEADERS_LEN {
+    if head_len > MAX_HEADERS_LEN {
         return Err(Error::EventStreamLimit(format!(
-            "{} bytes of headers",
-            head.len()
+            "{head_len} bytes of headers"
         )));
     }
     if payload.len() > MAX_PAYLOAD_LEN {
@@ -56,23 +57,17 @@ pub fn encode_message(headers: &[(&str, &str)], payload: &[u8]) -> Result<Vec<u8
             payload.len()
         )));
     }
-    let total = OVERHEAD + head.len() + payload.len();
-    // Both fit in u32: they are bounded by the limits checked above.
-    let total_u32 = u32::try_from(total)
-        .map_err(|_| Error::EventStreamLimit(format!("{total} bytes in one message")))?;
-    let head_u32 = u32::try_from(head.len())
-        .map_err(|_| Error::EventStreamLimit(format!("{} bytes of headers", head.len())))?;
-
-    let mut message = Vec::with_capacity(total);
-    message.extend_from_slice(&total_u32.to_be_bytes());
-    message.extend_from_slice(&head_u32.to_be_bytes());
-    let prelude_crc = crc32fast::hash(&message);
-    message.extend_from_slice(&prelude_crc.to_be_bytes());
-    message.extend_from_slice(&head);
-    message.extend_from_slice(payload);
-    let message_crc = crc32fast::hash(&message);
-    message.extend_from_slice(&message_crc.to_be_bytes());
-    Ok(message)
+    let mut message = Message::new(bytes::Bytes::copy_from_slice(payload));
+    for (name, value) in headers {
+        message = message.add_header(Header::new(
+            (*name).to_owned(),
+            HeaderValue::String((*value).to_owned().into()),
+        ));
+    }
+    let mut out = Vec::with_capacity(OVERHEAD + head_len + payload.len());
+    write_message_to(&message, &mut out)
+        .map_err(|e| Error::EventStreamLimit(format!("framing failed: {e}")))?;
+    Ok(out)
 }
 
 /// An event message: `event_type` is the member name of the stream union (`messageStart`,
@@ -114,7 +109,6 @@ mod tests {
     use super::*;
     use crate::AwsErrorCode;
     use aws_smithy_eventstream::frame::{read_message_from, DecodedFrame, MessageFrameDecoder};
-    use aws_smithy_types::event_stream::{HeaderValue, Message};
 
     fn decode(bytes: &[u8]) -> Message {
         read_message_from(bytes::Bytes::copy_from_slice(bytes)).unwrap()
