@@ -71,3 +71,150 @@ pub fn metadata(usage: Usage, latency_ms: u64, echo: &ResponseEcho) -> StreamEve
     add_echo(&mut object, echo);
     event("metadata", Value::Object(object))
 }
+
+/// The ConverseStream event sequence of one response, built incrementally from generation
+/// events. Keeps the rules clients rely on (§3.4): one `messageStart` first; block indexes from
+/// 0, each block stopped before the next starts; text blocks opened by their first delta, tool
+/// blocks by `contentBlockStart`; `messageStop` (`tool_use` when a tool was called) then
+/// `metadata` last.
+#[derive(Debug, Clone, Default)]
+pub struct Encoder {
+    echo: ResponseEcho,
+    next_index: u32,
+    open_text: Option<u32>,
+    tool_used: bool,
+}
+
+impl Encoder {
+    /// An encoder whose `metadata` repeats `echo`.
+    pub fn new(echo: ResponseEcho) -> Self {
+        Self {
+            echo,
+            ..Self::default()
+        }
+    }
+
+    /// `messageStart`.
+    pub fn start(&mut self) -> Vec<StreamEvent> {
+        vec![message_start()]
+    }
+
+    /// A text delta, in the open text block or a new one.
+    pub fn text(&mut self, text: &str) -> Vec<StreamEvent> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let index = match self.open_text {
+            Some(index) => index,
+            None => {
+                let index = self.next_index;
+                self.next_index += 1;
+                self.open_text = Some(index);
+                index
+            }
+        };
+        vec![text_delta(index, text)]
+    }
+
+    /// A whole tool call as one block: start, the input as one delta (compact JSON, `{}` when
+    /// empty), stop. Closes an open text block first.
+    pub fn tool_call(
+        &mut self,
+        tool_use_id: &str,
+        name: &str,
+        input_json: &str,
+    ) -> Vec<StreamEvent> {
+        let mut events = self.close_text();
+        let index = self.next_index;
+        self.next_index += 1;
+        self.tool_used = true;
+        events.push(tool_use_start(index, tool_use_id, name));
+        events.push(tool_use_delta(
+            index,
+            &super::response::tool_input(input_json).to_string(),
+        ));
+        events.push(content_block_stop(index));
+        events
+    }
+
+    /// The end: closes the open block, `messageStop`, `metadata`.
+    pub fn finish(
+        &mut self,
+        reason: &StopReason,
+        usage: Usage,
+        latency_ms: u64,
+    ) -> Vec<StreamEvent> {
+        let mut events = self.close_text();
+        let reason = if self.tool_used {
+            &StopReason::ToolUse
+        } else {
+            reason
+        };
+        events.push(message_stop(reason));
+        events.push(metadata(usage, latency_ms, &self.echo));
+        events
+    }
+
+    fn close_text(&mut self) -> Vec<StreamEvent> {
+        self.open_text
+            .take()
+            .map(|index| vec![content_block_stop(index)])
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(events: &[StreamEvent]) -> Vec<&'static str> {
+        events.iter().map(|(t, _)| *t).collect()
+    }
+
+    #[test]
+    fn text_then_tool_then_finish() {
+        let mut e = Encoder::new(ResponseEcho::default());
+        let mut all = e.start();
+        all.extend(e.text(""));
+        all.extend(e.text("Let me check"));
+        all.extend(e.text(" the weather."));
+        all.extend(e.tool_call("tooluse_x", "get_weather", r#"{"city": "Paris"}"#));
+        all.extend(e.finish(&StopReason::EndTurn, Usage::default(), 5));
+        assert_eq!(
+            names(&all),
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "contentBlockStart",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        let payload = |i: usize| String::from_utf8(all[i].1.clone()).unwrap();
+        assert_eq!(payload(3), r#"{"contentBlockIndex":0}"#);
+        assert!(payload(4).contains(r#""contentBlockIndex":1"#));
+        assert_eq!(
+            payload(5),
+            r#"{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\":\"Paris\"}"}}}"#
+        );
+        assert_eq!(payload(7), r#"{"stopReason":"tool_use"}"#);
+    }
+
+    #[test]
+    fn empty_answer_has_no_blocks_and_empty_tool_input_is_an_object() {
+        let mut e = Encoder::new(ResponseEcho::default());
+        let mut all = e.start();
+        all.extend(e.finish(&StopReason::MaxTokens, Usage::default(), 1));
+        assert_eq!(names(&all), ["messageStart", "messageStop", "metadata"]);
+        let mut e = Encoder::new(ResponseEcho::default());
+        let call = e.tool_call("tooluse_y", "now", "");
+        assert_eq!(
+            String::from_utf8(call[1].1.clone()).unwrap(),
+            r#"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{}"}}}"#
+        );
+    }
+}
