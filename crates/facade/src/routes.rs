@@ -114,10 +114,16 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
             match op.as_str() {
                 "invoke" => runtime::invoke::invoke(&state, &ctx, &id, body).await,
                 "converse" => runtime::converse::converse(&state, &ctx, &id, body).await,
-                "invoke-with-response-stream"
-                | "converse-stream"
-                | "count-tokens"
-                | "invoke-with-bidirectional-stream" => Err(not_implemented(&op)),
+                "invoke-with-response-stream" => {
+                    runtime::invoke::invoke_stream(&state, &ctx, &id, body).await
+                }
+                "converse-stream" => {
+                    runtime::converse::converse_stream(&state, &ctx, &id, body).await
+                }
+                "count-tokens" => {
+                    runtime::count_tokens::count_tokens(&state, &ctx, &id, body).await
+                }
+                "invoke-with-bidirectional-stream" => Err(not_implemented(&op)),
                 _ => Err(unknown_operation()),
             }
         }

@@ -38,6 +38,30 @@ impl InferenceBackend for Echo {
                 }));
                 return Ok(stream);
             }
+            "fail midway" => {
+                let (tx, stream) = GenerationStream::channel(4);
+                let _ = tx.try_send(Ok(GenerationEvent::Started { prompt_tokens: 3 }));
+                let _ = tx.try_send(Ok(GenerationEvent::Text("fail ".into())));
+                let _ = tx.try_send(Err(BackendError::Internal("the model fell over".into())));
+                return Ok(stream);
+            }
+            "call a tool" => {
+                let (tx, stream) = GenerationStream::channel(4);
+                let _ = tx.try_send(Ok(GenerationEvent::Started { prompt_tokens: 3 }));
+                let _ = tx.try_send(Ok(GenerationEvent::Text("Checking.".into())));
+                let _ = tx.try_send(Ok(GenerationEvent::ToolCall {
+                    name: "get_weather".into(),
+                    input_json: r#"{"city":"Paris"}"#.into(),
+                }));
+                let _ = tx.try_send(Ok(GenerationEvent::Finished {
+                    stop_reason: StopReason::ToolUse,
+                    usage: Usage {
+                        input_tokens: 3,
+                        output_tokens: 9,
+                    },
+                }));
+                return Ok(stream);
+            }
             _ => {}
         }
         let words: Vec<String> = text.split(' ').map(|w| format!("{w} ")).collect();
@@ -213,7 +237,7 @@ async fn routing_by_scope_and_path() {
     let (status, headers, _) = call(
         &app,
         "POST",
-        "/model/meta.llama3-8b-instruct-v1%3A0/converse-stream",
+        "/model/meta.llama3-8b-instruct-v1%3A0/invoke-with-bidirectional-stream",
         &chat("hi", 5),
     )
     .await;
@@ -222,4 +246,245 @@ async fn routing_by_scope_and_path() {
     let (status, headers, _) = call(&app, "GET", "/nothing/here", "").await;
     assert_eq!(status, 404);
     assert_eq!(headers["x-amzn-errortype"], "UnknownOperationException");
+}
+
+/// Calls a streaming operation and decodes every event-stream message:
+/// `(message type, event or exception type, payload JSON)`.
+async fn call_stream(
+    app: &axum::Router,
+    uri: &str,
+    body: &str,
+) -> (
+    StatusCode,
+    axum::http::HeaderMap,
+    Vec<(String, String, serde_json::Value)>,
+) {
+    use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
+    use aws_smithy_types::event_stream::HeaderValue;
+
+    let request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut bytes = response.into_body().collect().await.unwrap().to_bytes();
+    if status != StatusCode::OK {
+        return (
+            status,
+            headers,
+            vec![(
+                "error".into(),
+                String::new(),
+                serde_json::from_slice(&bytes).unwrap(),
+            )],
+        );
+    }
+    let mut decoder = MessageFrameDecoder::new();
+    let mut messages = Vec::new();
+    while let DecodedFrame::Complete(message) = decoder.decode_frame(&mut bytes).unwrap() {
+        let header = |name: &str| {
+            message
+                .headers()
+                .iter()
+                .find(|h| h.name().as_str() == name)
+                .map(|h| match h.value() {
+                    HeaderValue::String(s) => s.as_str().to_owned(),
+                    other => panic!("{other:?}"),
+                })
+        };
+        let kind = header(":message-type").unwrap();
+        let name = header(":event-type")
+            .or_else(|| header(":exception-type"))
+            .unwrap();
+        messages.push((
+            kind,
+            name,
+            serde_json::from_slice(message.payload()).unwrap(),
+        ));
+    }
+    assert!(bytes.is_empty(), "trailing bytes after the last message");
+    (status, headers, messages)
+}
+
+#[tokio::test]
+async fn converse_stream_events_match_converse() {
+    let (app, _dir) = app();
+    let uri = "/model/meta.llama3-8b-instruct-v1%3A0/converse-stream";
+    let (status, headers, events) = call_stream(&app, uri, &chat("one two three", 10)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.amazon.eventstream"
+    );
+    let names: Vec<&str> = events.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "messageStart",
+            "contentBlockDelta",
+            "contentBlockDelta",
+            "contentBlockDelta",
+            "contentBlockStop",
+            "messageStop",
+            "metadata"
+        ]
+    );
+    let text: String = events
+        .iter()
+        .filter_map(|(_, _, v)| v["delta"]["text"].as_str())
+        .collect();
+    let (_, _, unary) = call(
+        &app,
+        "POST",
+        "/model/meta.llama3-8b-instruct-v1%3A0/converse",
+        &chat("one two three", 10),
+    )
+    .await;
+    assert_eq!(
+        text,
+        unary["output"]["message"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+    );
+    assert_eq!(events[5].2, serde_json::json!({"stopReason": "end_turn"}));
+    assert_eq!(
+        events[6].2["usage"],
+        serde_json::json!({"inputTokens": 3, "outputTokens": 3, "totalTokens": 6})
+    );
+    assert!(events[6].2["metrics"]["latencyMs"].is_u64());
+
+    // A tool call: its own block with a start, one input delta, and stopReason tool_use.
+    let (_, _, events) = call_stream(&app, uri, &chat("call a tool", 10)).await;
+    let names: Vec<&str> = events.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "messageStart",
+            "contentBlockDelta",
+            "contentBlockStop",
+            "contentBlockStart",
+            "contentBlockDelta",
+            "contentBlockStop",
+            "messageStop",
+            "metadata"
+        ]
+    );
+    assert_eq!(events[3].2["start"]["toolUse"]["name"], "get_weather");
+    assert!(events[3].2["start"]["toolUse"]["toolUseId"]
+        .as_str()
+        .unwrap()
+        .starts_with("tooluse_"));
+    assert_eq!(
+        events[4].2["delta"]["toolUse"]["input"],
+        r#"{"city":"Paris"}"#
+    );
+    assert_eq!(events[6].2["stopReason"], "tool_use");
+}
+
+#[tokio::test]
+async fn stream_errors_before_and_after_the_first_byte() {
+    let (app, _dir) = app();
+    let uri = "/model/meta.llama3-8b-instruct-v1%3A0/converse-stream";
+    // Found before the stream starts: a plain JSON error with its status.
+    let (status, headers, _) = call_stream(&app, uri, &chat("too long", 10)).await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["x-amzn-errortype"], "ValidationException");
+    let (status, headers, _) = call_stream(&app, uri, &chat("overload", 10)).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["x-amzn-errortype"], "ThrottlingException");
+    // After: the events so far, then one exception message, then the end of the body.
+    let (status, _, events) = call_stream(&app, uri, &chat("fail midway", 10)).await;
+    assert_eq!(status, 200);
+    let last = events.last().unwrap();
+    assert_eq!(last.0, "exception");
+    assert_eq!(last.1, "internalServerException");
+    assert!(last.2["message"]
+        .as_str()
+        .unwrap()
+        .contains("internal error"));
+    assert_eq!(events[1].2["delta"]["text"], "fail ");
+
+    // InvokeModelWithResponseStream: the same, as chunks.
+    let body = serde_json::json!({"prompt": "fail midway"}).to_string();
+    let (status, _, events) = call_stream(
+        &app,
+        "/model/meta.llama3-8b-instruct-v1%3A0/invoke-with-response-stream",
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(events.last().unwrap().1, "internalServerException");
+}
+
+#[tokio::test]
+async fn invoke_stream_chunks_carry_provider_json() {
+    use base64::Engine as _;
+    let (app, _dir) = app();
+    let body = serde_json::json!({"prompt": "Hello there", "max_gen_len": 10}).to_string();
+    let (status, headers, events) = call_stream(
+        &app,
+        "/model/meta.llama3-8b-instruct-v1%3A0/invoke-with-response-stream",
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-amzn-bedrock-content-type"], "application/json");
+    let docs: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(kind, name, v)| {
+            assert_eq!((kind.as_str(), name.as_str()), ("event", "chunk"));
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(v["bytes"].as_str().unwrap())
+                .unwrap();
+            serde_json::from_slice(&raw).unwrap()
+        })
+        .collect();
+    let text: String = docs
+        .iter()
+        .map(|d| d["generation"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "Hello there ");
+    assert_eq!(docs[0]["prompt_token_count"], 3);
+    let last = docs.last().unwrap();
+    assert_eq!(last["stop_reason"], "stop");
+    assert_eq!(
+        last["amazon-bedrock-invocationMetrics"]["inputTokenCount"],
+        3
+    );
+    assert_eq!(
+        last["amazon-bedrock-invocationMetrics"]["outputTokenCount"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn count_tokens_for_both_inputs() {
+    use base64::Engine as _;
+    let (app, _dir) = app();
+    let uri = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/count-tokens";
+    let converse = serde_json::json!({"input": {"converse": {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}}});
+    let (status, _, v) = call(&app, "POST", uri, &converse.to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(v, serde_json::json!({"inputTokens": 3}));
+    let body = base64::engine::general_purpose::STANDARD.encode(br#"{"prompt":"hi"}"#);
+    let invoke = serde_json::json!({"input": {"invokeModel": {"body": body}}});
+    let (status, _, v) = call(
+        &app,
+        "POST",
+        "/model/meta.llama3-8b-instruct-v1%3A0/count-tokens",
+        &invoke.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(v["inputTokens"], 3);
+    let (status, headers, _) = call(&app, "POST", uri, "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["x-amzn-errortype"], "ValidationException");
 }

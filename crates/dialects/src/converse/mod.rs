@@ -19,12 +19,14 @@
 //! [`ModelTraits::default_max_tokens`].
 
 mod coral;
+mod count_tokens;
 mod response;
 mod rules;
 mod shape;
 pub mod stream;
 mod tool_config;
 
+pub use count_tokens::{decode_count_tokens, CountTokensInput};
 pub use response::{encode_response_with, stop_reason, tool_use_id};
 
 use crate::{Completion, Decoded, ModelTraits, Result};

@@ -1,11 +1,17 @@
-//! `POST /model/{modelId}/invoke`: the provider's own body format, chosen by the model id.
+//! `POST /model/{modelId}/invoke` and `/invoke-with-response-stream`: the provider's own body
+//! format, chosen by the model id.
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use bedrock_local_core::{StopReason, Usage};
+use bedrock_local_dialects::{ChunkEncoder, Decoded, InvocationMetrics, InvokeDialect};
+use bedrock_local_registry::Resolved;
 
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
+use crate::runtime::stream::{self, Framer, LogFields, Timing};
 use crate::runtime::{ensure_text, generate, model_traits, response_ctx};
 use crate::state::AppState;
 
@@ -13,14 +19,20 @@ use crate::state::AppState;
 /// take the Meta Llama body (`prompt`, `max_gen_len`, ...), the simplest prompt format.
 const LOCAL_NAME_DIALECT: &str = "meta.llama3-8b-instruct-v1:0";
 
-/// InvokeModel: resolve, decode with the provider's dialect, generate, encode, add the
-/// token-count and latency headers real Bedrock sends.
-pub async fn invoke(
-    state: &AppState,
-    ctx: &RequestCtx,
-    model_id: &str,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+/// A request resolved and decoded by its provider's dialect.
+pub struct DecodedInvoke {
+    /// The model the id resolved to.
+    pub resolved: Resolved,
+    /// The provider model id whose dialect decoded the body.
+    pub dialect_id: String,
+    /// That dialect.
+    pub dialect: &'static dyn InvokeDialect,
+    /// The decoded body.
+    pub decoded: Decoded,
+}
+
+/// Resolves the model id and decodes `body` with its provider's dialect.
+pub fn decode(state: &AppState, model_id: &str, body: &[u8]) -> Result<DecodedInvoke, ApiError> {
     let resolved = state.registry.resolve(model_id)?;
     ensure_text(&resolved)?;
     let dialect_id = resolved
@@ -33,10 +45,32 @@ pub async fn invoke(
         )));
     };
     let traits = model_traits(state, &resolved);
-    let mut decoded = dialect.decode(&body, &traits)?;
-    let decoded_echo = std::mem::take(&mut decoded.echo);
+    let decoded = dialect.decode(body, &traits)?;
+    Ok(DecodedInvoke {
+        resolved,
+        dialect_id,
+        dialect,
+        decoded,
+    })
+}
+
+/// InvokeModel: resolve, decode with the provider's dialect, generate, encode, add the
+/// token-count and latency headers real Bedrock sends.
+pub async fn invoke(
+    state: &AppState,
+    ctx: &RequestCtx,
+    model_id: &str,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let DecodedInvoke {
+        resolved,
+        dialect_id,
+        dialect,
+        mut decoded,
+    } = decode(state, model_id, &body)?;
+    let echo = std::mem::take(&mut decoded.echo);
     let completion = generate(state, &resolved, decoded, ctx.started, "invoke").await?;
-    let body = dialect.encode(&response_ctx(&dialect_id, decoded_echo), &completion);
+    let body = dialect.encode(&response_ctx(&dialect_id, echo), &completion);
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
     for (name, value) in [
@@ -53,4 +87,80 @@ pub async fn invoke(
         headers.insert(name, HeaderValue::from(value));
     }
     Ok(response)
+}
+
+/// InvokeModelWithResponseStream: the provider's own stream chunks, each base64-encoded into
+/// one `chunk` event, the last carrying `amazon-bedrock-invocationMetrics`.
+pub async fn invoke_stream(
+    state: &AppState,
+    ctx: &RequestCtx,
+    model_id: &str,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let DecodedInvoke {
+        resolved,
+        dialect_id,
+        dialect,
+        mut decoded,
+    } = decode(state, model_id, &body)?;
+    let echo = std::mem::take(&mut decoded.echo);
+    let encoder = dialect.chunk_encoder(&response_ctx(&dialect_id, echo));
+    let generation = stream::start(state, &resolved, decoded, ctx.started).await?;
+    let log = LogFields {
+        api: "invoke-stream",
+        model_id: resolved.requested.clone(),
+        local: resolved.local.to_string(),
+    };
+    Ok(stream::response(
+        generation,
+        ChunkFramer { encoder },
+        log,
+        &[("X-Amzn-Bedrock-Content-Type", "application/json")],
+    ))
+}
+
+/// InvokeModelWithResponseStream frames: `chunk` events around the dialect's documents.
+struct ChunkFramer {
+    encoder: Box<dyn ChunkEncoder>,
+}
+
+/// One `chunk` event: `{"bytes": base64(document)}`.
+fn chunks(documents: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    documents
+        .into_iter()
+        .map(|doc| {
+            let payload = serde_json::json!({
+                "bytes": base64::engine::general_purpose::STANDARD.encode(doc)
+            });
+            stream::frame("chunk", payload.to_string().as_bytes())
+        })
+        .collect()
+}
+
+impl Framer for ChunkFramer {
+    fn start(&mut self, prompt_tokens: u32) -> Vec<Vec<u8>> {
+        chunks(self.encoder.start(prompt_tokens))
+    }
+
+    fn text(&mut self, text: &str) -> Vec<Vec<u8>> {
+        chunks(self.encoder.text(text))
+    }
+
+    fn tool_call(&mut self, id: &str, name: &str, input_json: &str) -> Vec<Vec<u8>> {
+        chunks(self.encoder.tool_call(id, name, input_json))
+    }
+
+    fn finish(&mut self, stop_reason: &StopReason, usage: Usage, timing: Timing) -> Vec<Vec<u8>> {
+        let metrics = InvocationMetrics {
+            input_token_count: usage.input_tokens,
+            output_token_count: usage.output_tokens,
+            invocation_latency_ms: timing.total_ms,
+            first_byte_latency_ms: timing.first_byte_ms,
+        };
+        chunks(self.encoder.finish(stop_reason, usage, &metrics))
+    }
+
+    fn has_model_timeout(&self) -> bool {
+        true
+    }
 }

@@ -1,7 +1,9 @@
 //! The `bedrock-runtime` data plane: shared plumbing of its handlers.
 
 pub mod converse;
+pub mod count_tokens;
 pub mod invoke;
+pub mod stream;
 
 use bedrock_local_core::{GenerateRequest, GenerationEvent};
 use bedrock_local_dialects::{Completion, Decoded, ModelTraits, ResponseCtx};
@@ -71,8 +73,25 @@ pub fn request_seed(state: &AppState) -> u64 {
     }
 }
 
-/// Generates for a decoded request on the resolved local model: seeds the sampler, runs to
-/// the end, logs the outcome under `api`.
+/// The engine request for a decoded body on the resolved local model: a fresh seed, and greedy
+/// decoding in deterministic mode.
+pub fn build_request(state: &AppState, resolved: &Resolved, decoded: Decoded) -> GenerateRequest {
+    let mut sampling = decoded.sampling;
+    sampling.seed = request_seed(state);
+    if state.config.deterministic {
+        sampling.temperature = 0.0;
+    }
+    GenerateRequest {
+        model: resolved.local.clone(),
+        prompt: decoded.prompt,
+        max_tokens: decoded.max_tokens,
+        sampling,
+        stop_sequences: decoded.stop_sequences,
+    }
+}
+
+/// Generates for a decoded request on the resolved local model, runs to the end, logs the
+/// outcome under `api`.
 pub async fn generate(
     state: &AppState,
     resolved: &Resolved,
@@ -80,20 +99,7 @@ pub async fn generate(
     started: std::time::Instant,
     api: &'static str,
 ) -> Result<Completion, ApiError> {
-    let mut sampling = decoded.sampling;
-    sampling.seed = request_seed(state);
-    let completion = complete(
-        state,
-        GenerateRequest {
-            model: resolved.local.clone(),
-            prompt: decoded.prompt,
-            max_tokens: decoded.max_tokens,
-            sampling,
-            stop_sequences: decoded.stop_sequences,
-        },
-        started,
-    )
-    .await?;
+    let completion = complete(state, build_request(state, resolved, decoded), started).await?;
     tracing::info!(
         api,
         model_id = %resolved.requested,
@@ -109,12 +115,9 @@ pub async fn generate(
 /// Runs a generation to the end and gathers the result.
 async fn complete(
     state: &AppState,
-    mut request: GenerateRequest,
+    request: GenerateRequest,
     started: std::time::Instant,
 ) -> Result<Completion, ApiError> {
-    if state.config.deterministic {
-        request.sampling.temperature = 0.0;
-    }
     let mut stream = state.backend.generate(request)?;
     let mut text = String::new();
     let mut tool_calls = Vec::new();
@@ -140,6 +143,6 @@ async fn complete(
 }
 
 /// `tooluse_` + 22 base62 characters, like Bedrock's ids.
-fn new_tool_use_id() -> String {
+pub(crate) fn new_tool_use_id() -> String {
     bedrock_local_dialects::converse::tool_use_id(uuid::Uuid::new_v4().as_u128())
 }
