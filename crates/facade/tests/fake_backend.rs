@@ -184,6 +184,17 @@ async fn backend_errors_map_to_aws_errors() {
     let (status, headers, v) = call(&app, "POST", uri, &chat("overload", 5)).await;
     assert_eq!(status, 429);
     assert_eq!(headers["x-amzn-errortype"], "ThrottlingException");
+    let (status, _, error) = call_stream(
+        &app,
+        "/model/amazon.titan-embed-text-v2%3A0/invoke-with-response-stream",
+        r#"{"inputText": "hi"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        error[0].2["message"],
+        "The model is unsupported for streaming."
+    );
     assert!(v["message"].as_str().unwrap().contains("Too many requests"));
 
     let (status, headers, v) = call(&app, "POST", uri, &chat("too long", 5)).await;
@@ -399,6 +410,17 @@ async fn stream_errors_before_and_after_the_first_byte() {
     let (status, headers, _) = call_stream(&app, uri, &chat("overload", 10)).await;
     assert_eq!(status, 429);
     assert_eq!(headers["x-amzn-errortype"], "ThrottlingException");
+    let (status, _, error) = call_stream(
+        &app,
+        "/model/amazon.titan-embed-text-v2%3A0/invoke-with-response-stream",
+        r#"{"inputText": "hi"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        error[0].2["message"],
+        "The model is unsupported for streaming."
+    );
     // After: the events so far, then one exception message, then the end of the body.
     let (status, _, events) = call_stream(&app, uri, &chat("fail midway", 10)).await;
     assert_eq!(status, 200);

@@ -9,7 +9,7 @@ use bedrock_local_dialects::converse::{self, stream::Encoder};
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
 use crate::runtime::stream::{self, Framer, LogFields, Timing};
-use crate::runtime::{ensure_text, generate, model_traits};
+use crate::runtime::{ensure_streaming, ensure_text, generate, model_traits};
 use crate::state::AppState;
 
 /// Converse: resolve, decode, generate, encode.
@@ -43,6 +43,7 @@ pub async fn converse_stream(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let resolved = state.registry.resolve(model_id)?;
+    ensure_streaming(&resolved)?;
     ensure_text(&resolved)?;
     let traits = model_traits(state, &resolved);
     let request = converse::decode_request(&body, &traits)?;

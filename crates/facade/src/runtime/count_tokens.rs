@@ -30,7 +30,9 @@ pub async fn count_tokens(
     let prompt = match converse::decode_count_tokens(&body, &traits)? {
         CountTokensInput::Converse(request) => request.decoded.prompt,
         CountTokensInput::InvokeModel(bytes) => {
-            invoke::decode(state, model_id, &bytes)?.decoded.prompt
+            invoke::decode(state, model_id, &bytes, false)?
+                .decoded
+                .prompt
         }
     };
     let backend = state.backend.clone();

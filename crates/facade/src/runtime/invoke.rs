@@ -12,7 +12,7 @@ use bedrock_local_registry::Resolved;
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
 use crate::runtime::stream::{self, Framer, LogFields, Timing};
-use crate::runtime::{ensure_text, generate, model_traits, response_ctx};
+use crate::runtime::{ensure_streaming, ensure_text, generate, model_traits, response_ctx};
 use crate::state::AppState;
 
 /// The body format local names (`ollama.x`, `local.x`) speak: they have no provider, so they
@@ -31,9 +31,18 @@ pub struct DecodedInvoke {
     pub decoded: Decoded,
 }
 
-/// Resolves the model id and decodes `body` with its provider's dialect.
-pub fn decode(state: &AppState, model_id: &str, body: &[u8]) -> Result<DecodedInvoke, ApiError> {
+/// Resolves the model id and decodes `body` with its provider's dialect (`streaming`: for
+/// InvokeModelWithResponseStream, which some models refuse).
+pub fn decode(
+    state: &AppState,
+    model_id: &str,
+    body: &[u8],
+    streaming: bool,
+) -> Result<DecodedInvoke, ApiError> {
     let resolved = state.registry.resolve(model_id)?;
+    if streaming {
+        ensure_streaming(&resolved)?;
+    }
     ensure_text(&resolved)?;
     let dialect_id = resolved
         .provider_model_id
@@ -67,7 +76,7 @@ pub async fn invoke(
         dialect_id,
         dialect,
         mut decoded,
-    } = decode(state, model_id, &body)?;
+    } = decode(state, model_id, &body, false)?;
     let echo = std::mem::take(&mut decoded.echo);
     let completion = generate(state, &resolved, decoded, ctx.started, "invoke").await?;
     let body = dialect.encode(&response_ctx(&dialect_id, echo), &completion);
@@ -102,7 +111,7 @@ pub async fn invoke_stream(
         dialect_id,
         dialect,
         mut decoded,
-    } = decode(state, model_id, &body)?;
+    } = decode(state, model_id, &body, true)?;
     let echo = std::mem::take(&mut decoded.echo);
     let encoder = dialect.chunk_encoder(&response_ctx(&dialect_id, echo));
     let generation = stream::start(state, &resolved, decoded, ctx.started).await?;

@@ -63,6 +63,22 @@ pub fn response_ctx(provider_model_id: &str, echo: serde_json::Value) -> Respons
     }
 }
 
+/// Rejects streaming calls on models that do not stream (embedding and image models, and any
+/// catalog entry with `responseStreamingSupported: false`), with Bedrock's message.
+pub fn ensure_streaming(resolved: &Resolved) -> Result<(), ApiError> {
+    let catalog_streams = resolved
+        .foundation_model
+        .as_ref()
+        .is_none_or(|fm| fm.response_streaming_supported);
+    if catalog_streams && resolved.local_task == Task::Text {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "The model is unsupported for streaming.",
+        ))
+    }
+}
+
 /// A seed for this request: fixed in deterministic mode, fresh otherwise.
 pub fn request_seed(state: &AppState) -> u64 {
     if state.config.deterministic {
