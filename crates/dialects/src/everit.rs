@@ -190,7 +190,12 @@ pub(crate) fn check_object(
     }
     for property in schema.properties {
         if let Some(value) = object.get(property.name) {
-            check_value(&format!("{at}/{}", property.name), property.kind, value, out);
+            check_value(
+                &format!("{at}/{}", property.name),
+                property.kind,
+                value,
+                out,
+            );
         }
     }
     for key in object.keys() {

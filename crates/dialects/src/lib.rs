@@ -18,6 +18,7 @@ pub mod converse;
 mod everit;
 pub mod markup;
 pub mod meta;
+pub mod mistral;
 
 use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
 
@@ -179,6 +180,7 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
     let provider = provider_model_id.split('.').next()?;
     match provider {
         "meta" => Some(&meta::Meta),
+        "mistral" => Some(&mistral::Mistral),
         _ => None,
     }
 }
