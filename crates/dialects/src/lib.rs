@@ -18,7 +18,7 @@ pub mod converse;
 mod everit;
 pub mod markup;
 pub mod meta;
-pub mod mistral;
+pub mod nova;
 
 use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
 
@@ -180,7 +180,7 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
     let provider = provider_model_id.split('.').next()?;
     match provider {
         "meta" => Some(&meta::Meta),
-        "mistral" => Some(&mistral::Mistral),
+        "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
         _ => None,
     }
 }

@@ -28,6 +28,11 @@ mod tool_config;
 
 pub use count_tokens::{decode_count_tokens, CountTokensInput};
 pub use response::{encode_response_with, stop_reason, tool_use_id};
+// Shared with the Nova InvokeModel body, whose messages and rules are Converse's.
+pub(crate) use response::{completion_stop_reason, output_content};
+pub(crate) use rules::decode as decode_body;
+pub(crate) use shape::{Block, Body, Msg};
+pub(crate) use tool_config::Tools;
 
 use crate::{Completion, Decoded, ModelTraits, Result};
 

@@ -38,7 +38,7 @@ pub fn stop_reason(reason: &StopReason) -> &'static str {
 }
 
 /// `stopReason` of a completion: `tool_use` whenever it ends with tool calls.
-pub(super) fn completion_stop_reason(completion: &Completion) -> &'static str {
+pub(crate) fn completion_stop_reason(completion: &Completion) -> &'static str {
     if completion.tool_calls.is_empty() {
         stop_reason(&completion.stop_reason)
     } else {
@@ -47,7 +47,7 @@ pub(super) fn completion_stop_reason(completion: &Completion) -> &'static str {
 }
 
 /// `{"inputTokens", "outputTokens", "totalTokens"}`.
-pub(super) fn usage_json(usage: Usage) -> Value {
+pub(crate) fn usage_json(usage: Usage) -> Value {
     json!({
         "inputTokens": usage.input_tokens,
         "outputTokens": usage.output_tokens,
@@ -67,16 +67,16 @@ pub(super) fn add_echo(object: &mut Map<String, Value>, echo: &ResponseEcho) {
 
 /// A tool input for the wire: the JSON document itself (`{}` when empty). Text that is not
 /// JSON is kept as a JSON string rather than dropped.
-pub(super) fn tool_input(input_json: &str) -> Value {
+pub(crate) fn tool_input(input_json: &str) -> Value {
     if input_json.trim().is_empty() {
         return json!({});
     }
     serde_json::from_str(input_json).unwrap_or_else(|_| Value::String(input_json.to_owned()))
 }
 
-/// The Converse response body, echoing `echo`. The text block is always present (possibly empty) unless the
-/// model answered only with tool calls, so `content[0].text` works for plain answers.
-pub fn encode_response_with(completion: &Completion, echo: &ResponseEcho) -> Vec<u8> {
+/// The `output.message.content` blocks of a completion (shared with the Nova body): the text
+/// block is always present (possibly empty) unless the model answered only with tool calls.
+pub(crate) fn output_content(completion: &Completion) -> Vec<Value> {
     let mut content = Vec::with_capacity(1 + completion.tool_calls.len());
     if !completion.text.is_empty() || completion.tool_calls.is_empty() {
         content.push(json!({ "text": completion.text }));
@@ -86,6 +86,13 @@ pub fn encode_response_with(completion: &Completion, echo: &ResponseEcho) -> Vec
             "toolUse": { "toolUseId": id, "name": name, "input": tool_input(input_json) }
         }));
     }
+    content
+}
+
+/// The Converse response body, echoing `echo`. The text block is always present (possibly empty) unless the
+/// model answered only with tool calls, so `content[0].text` works for plain answers.
+pub fn encode_response_with(completion: &Completion, echo: &ResponseEcho) -> Vec<u8> {
+    let content = output_content(completion);
     let mut object = Map::new();
     object.insert(
         "output".into(),

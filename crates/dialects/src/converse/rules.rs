@@ -38,7 +38,7 @@ const REASONING_KEYS: [&str; 5] = [
 const TOP_K_KEYS: [&str; 3] = ["top_k", "topK", "k"];
 
 /// Applies the semantic rules and builds the request.
-pub(super) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
+pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
     let Some(messages) = body.messages.as_deref() else {
         // Not `required` in the model (prompt ARNs supply messages); needed for a model id.
         return Err(invalid(

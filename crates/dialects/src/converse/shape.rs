@@ -36,7 +36,7 @@ const SYSTEM_MEMBERS: [&str; 3] = ["text", "guardContent", "cachePoint"];
 
 /// One content block, reduced to what the engine can use.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Block {
+pub(crate) enum Block {
     /// `text`, or the text of a `guardContent` block.
     Text(String),
     /// A tool call from an earlier assistant turn.
@@ -59,14 +59,14 @@ pub(super) enum Block {
 
 /// One message as written.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Msg {
+pub(crate) struct Msg {
     pub role: Role,
     pub blocks: Vec<Block>,
 }
 
 /// Everything later validation steps and decoding need.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(super) struct Body {
+pub(crate) struct Body {
     /// `None` when the member is absent.
     pub messages: Option<Vec<Msg>>,
     /// Texts of the system blocks, in order.

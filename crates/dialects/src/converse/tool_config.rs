@@ -12,7 +12,7 @@ const TOOL_CHOICE_MEMBERS: [&str; 3] = ["auto", "any", "tool"];
 
 /// `toolConfig`, decoded.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(super) struct Tools {
+pub(crate) struct Tools {
     /// The `toolSpec` tools, in order.
     pub specs: Vec<ToolSpec>,
     /// `toolChoice` (`auto` when absent).
