@@ -18,6 +18,7 @@ pub mod converse;
 mod everit;
 pub mod markup;
 pub mod meta;
+pub mod mistral;
 pub mod nova;
 
 use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
@@ -181,6 +182,7 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
     match provider {
         "meta" => Some(&meta::Meta),
         "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
+        "mistral" => Some(&mistral::Mistral),
         _ => None,
     }
 }
