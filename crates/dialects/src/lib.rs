@@ -14,12 +14,11 @@
 //! The messages in [`DialectError`] are Bedrock's own wording where it is known (§2.4);
 //! wording we had to choose is marked "unconfirmed" next to where it is produced.
 
+pub mod anthropic;
 pub mod converse;
 mod everit;
 pub mod markup;
 pub mod meta;
-pub mod mistral;
-pub mod nova;
 
 use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
 
@@ -180,9 +179,8 @@ pub trait ChunkEncoder: Send {
 pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDialect> {
     let provider = provider_model_id.split('.').next()?;
     match provider {
+        "anthropic" => Some(&anthropic::Anthropic),
         "meta" => Some(&meta::Meta),
-        "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
-        "mistral" => Some(&mistral::Mistral),
         _ => None,
     }
 }
@@ -197,7 +195,10 @@ mod tests {
             invoke_dialect("meta.llama3-8b-instruct-v1:0").map(|d| d.name()),
             Some("meta")
         );
-        assert!(invoke_dialect("anthropic.claude-3-haiku-20240307-v1:0").is_none());
+        assert_eq!(
+            invoke_dialect("anthropic.claude-3-haiku-20240307-v1:0").map(|d| d.name()),
+            Some("anthropic")
+        );
         assert!(invoke_dialect("metaverse").is_none());
         assert!(invoke_dialect("").is_none());
     }

@@ -1,0 +1,70 @@
+//! The Messages API response body (bedrock-wire §5.2) and the values the stream shares.
+//!
+//! `{"id":"msg_bdrk_…","type":"message","role":"assistant","model":"claude-…","content":[…],
+//! "stop_reason":…,"stop_sequence":…,"usage":{"input_tokens","output_tokens"}}`. The content
+//! has a text block (possibly empty) unless the model answered only with tool calls, then one
+//! `tool_use` block per call with its `toolu_bdrk_` id.
+
+use bedrock_local_core::StopReason;
+use serde_json::{json, Value};
+
+use super::{message_id, model_name, tool_use_id};
+use crate::{converse, Completion, ResponseCtx};
+
+/// Claude's `stop_reason` (the same four strings as Converse's `stopReason`): `tool_use`
+/// whenever the message ends with tool calls.
+pub(super) fn stop_reason(reason: &StopReason, has_tool_calls: bool) -> &'static str {
+    if has_tool_calls {
+        "tool_use"
+    } else {
+        converse::stop_reason(reason)
+    }
+}
+
+/// `stop_sequence`: the matched string, or `null`.
+pub(super) fn stop_sequence(reason: &StopReason) -> Value {
+    match reason {
+        StopReason::StopSequence(s) => Value::String(s.clone()),
+        _ => Value::Null,
+    }
+}
+
+/// A tool's input as a JSON value: the document itself, `{}` when empty; text that is not
+/// JSON is kept as a JSON string rather than dropped.
+pub(super) fn tool_input(input_json: &str) -> Value {
+    if input_json.trim().is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(input_json).unwrap_or_else(|_| Value::String(input_json.to_owned()))
+}
+
+/// The Messages response body.
+pub(super) fn encode(ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
+    let mut content = Vec::with_capacity(1 + completion.tool_calls.len());
+    if !completion.text.is_empty() || completion.tool_calls.is_empty() {
+        content.push(json!({ "type": "text", "text": completion.text }));
+    }
+    for (id, name, input_json) in &completion.tool_calls {
+        content.push(json!({
+            "type": "tool_use",
+            "id": tool_use_id(id),
+            "name": name,
+            "input": tool_input(input_json),
+        }));
+    }
+    json!({
+        "id": message_id(&ctx.response_id),
+        "type": "message",
+        "role": "assistant",
+        "model": model_name(&ctx.model_id),
+        "content": content,
+        "stop_reason": stop_reason(&completion.stop_reason, !completion.tool_calls.is_empty()),
+        "stop_sequence": stop_sequence(&completion.stop_reason),
+        "usage": {
+            "input_tokens": completion.usage.input_tokens,
+            "output_tokens": completion.usage.output_tokens,
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
