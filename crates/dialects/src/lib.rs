@@ -19,6 +19,8 @@ pub mod converse;
 mod everit;
 pub mod markup;
 pub mod meta;
+pub mod mistral;
+pub mod nova;
 
 use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
 
@@ -181,6 +183,8 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
     match provider {
         "anthropic" => Some(&anthropic::Anthropic),
         "meta" => Some(&meta::Meta),
+        "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
+        "mistral" => Some(&mistral::Mistral),
         _ => None,
     }
 }
