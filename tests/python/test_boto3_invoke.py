@@ -244,6 +244,70 @@ NOVA_DIALECT = Dialect(
     stream=nova_stream,
 )
 
+# ---------------------------------------------------------------- DeepSeek, OpenAI gpt-oss, AI21 Jamba
+
+
+def check_choice(b: dict, reason_key: str) -> None:
+    assert len(b["choices"]) == 1
+    assert b["choices"][0][reason_key] in ("stop", "length")
+
+
+def deepseek_stream(chunks: list[dict]) -> str:
+    choices = [c["choices"][0] for c in chunks]
+    assert all(ch["stop_reason"] is None for ch in choices[:-1])
+    assert choices[-1]["stop_reason"] in ("stop", "length")
+    metrics_last(chunks)
+    return "".join(ch["text"] for ch in choices)
+
+
+DEEPSEEK = Dialect(
+    model_id="us.deepseek.r1-v1:0",
+    body={
+        "prompt": f"<\uff5cbegin\u2581of\u2581sentence\uff5c><\uff5cUser\uff5c>{QUESTION}<\uff5cAssistant\uff5c>",
+        "max_tokens": MAX_TOKENS,
+        "temperature": 0,
+    },
+    text=lambda b: b["choices"][0]["text"],
+    check=lambda b: check_choice(b, "stop_reason"),
+    stream=deepseek_stream,
+)
+
+
+def chat_completion_check(b: dict) -> None:
+    check_choice(b, "finish_reason")
+    assert b["choices"][0]["message"]["role"] == "assistant"
+    assert b["usage"]["prompt_tokens"] > 0 and 0 < b["usage"]["completion_tokens"] <= MAX_TOKENS
+    assert b["usage"]["total_tokens"] == b["usage"]["prompt_tokens"] + b["usage"]["completion_tokens"]
+
+
+def chat_completion_stream(chunks: list[dict]) -> str:
+    """OpenAI-style chunks (`delta`), or AI21's Bedrock frames (`message`, `stop_reason`)."""
+    choices = [c["choices"][0] for c in chunks if c.get("choices")]
+    reasons = [ch.get("finish_reason") or ch.get("stop_reason") for ch in choices]
+    assert all(r is None for r in reasons[:-1])
+    assert reasons[-1] in ("stop", "length")
+    metrics_last(chunks)
+    return "".join((ch.get("delta") or ch.get("message") or {}).get("content") or "" for ch in choices)
+
+
+CHAT_MESSAGES = [{"role": "system", "content": "You are a concise assistant."}, {"role": "user", "content": QUESTION}]
+
+OPENAI = Dialect(
+    model_id="openai.gpt-oss-20b-1:0",
+    body={"messages": CHAT_MESSAGES, "max_completion_tokens": MAX_TOKENS, "temperature": 0},
+    text=lambda b: b["choices"][0]["message"]["content"],
+    check=chat_completion_check,
+    stream=chat_completion_stream,
+)
+
+JAMBA = Dialect(
+    model_id="ai21.jamba-1-5-mini-v1:0",
+    body={"messages": CHAT_MESSAGES, "max_tokens": MAX_TOKENS, "temperature": 0},
+    text=lambda b: b["choices"][0]["message"]["content"],
+    check=chat_completion_check,
+    stream=chat_completion_stream,
+)
+
 DIALECTS = {
     "anthropic": ANTHROPIC,
     "meta": META,
@@ -252,20 +316,30 @@ DIALECTS = {
     "titan": TITAN_TEXT,
     "cohere": COHERE_CHAT,
     "nova": NOVA_DIALECT,
+    "deepseek": DEEPSEEK,
+    "openai": OPENAI,
+    "ai21": JAMBA,
 }
 
 
-def invoke(runtime, dialect: Dialect) -> tuple[dict, dict]:
-    r = runtime.invoke_model(
-        modelId=dialect.model_id, body=json.dumps(dialect.body), contentType="application/json", accept="application/json"
-    )
-    return r, json.loads(r["body"].read())
+_invoked: dict[str, tuple[dict, dict]] = {}
+
+
+def invoke(runtime, name: str) -> tuple[dict, dict]:
+    """InvokeModel with the dialect's body: (response, parsed body), once per dialect."""
+    if name not in _invoked:
+        dialect = DIALECTS[name]
+        r = runtime.invoke_model(
+            modelId=dialect.model_id, body=json.dumps(dialect.body), contentType="application/json", accept="application/json"
+        )
+        _invoked[name] = (r, json.loads(r["body"].read()))
+    return _invoked[name]
 
 
 @pytest.mark.parametrize("name", DIALECTS)
 def test_invoke_model(runtime, name):
     dialect = DIALECTS[name]
-    r, body = invoke(runtime, dialect)
+    r, body = invoke(runtime, name)
     assert r["contentType"] == "application/json"
     assert dialect.text(body).strip()
     dialect.check(body)
@@ -278,7 +352,7 @@ def test_invoke_model(runtime, name):
 @pytest.mark.parametrize("name", DIALECTS)
 def test_invoke_model_with_response_stream(runtime, name):
     dialect = DIALECTS[name]
-    _, unstreamed = invoke(runtime, dialect)
+    _, unstreamed = invoke(runtime, name)
     r = runtime.invoke_model_with_response_stream(
         modelId=dialect.model_id, body=json.dumps(dialect.body), contentType="application/json"
     )
