@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import boto3
 import pytest
@@ -139,7 +140,7 @@ def _wait_ready(base: str, timeout: float) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def server() -> Server:
+def server(request) -> Iterator[Server]:
     binary = _binary()
     args = [str(binary), "serve", "--host", "127.0.0.1", "--port", "0", "--prewarm"]
     if _supports_flag(binary, "--deterministic"):
@@ -186,6 +187,8 @@ def server() -> Server:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if request.session.testsfailed == 0:
+            log.unlink(missing_ok=True)
 
 
 def client_config() -> Config:
