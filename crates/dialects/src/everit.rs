@@ -59,6 +59,24 @@ pub(crate) struct Property {
     pub kind: Kind,
 }
 
+/// A property (shorter to read in schema tables).
+pub(crate) const fn prop(name: &'static str, kind: Kind) -> Property {
+    Property { name, kind }
+}
+
+/// An array whose items are all `items`, with at most `max_items` of them.
+pub(crate) const fn array_of(items: &'static Kind, max_items: Option<usize>) -> Kind {
+    Kind::Array {
+        items: Some(items),
+        max_items,
+    }
+}
+
+/// An integer in `min..=max`.
+pub(crate) const fn integer(min: Option<i64>, max: Option<i64>) -> Kind {
+    Kind::Integer { min, max }
+}
+
 /// A flat object schema with `additionalProperties: false`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Schema {

@@ -21,6 +21,7 @@ pub mod markup;
 pub mod meta;
 pub mod mistral;
 pub mod nova;
+pub mod titan;
 
 use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
 
@@ -185,6 +186,7 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
         "meta" => Some(&meta::Meta),
         "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
         "mistral" => Some(&mistral::Mistral),
+        "amazon" if titan::handles(provider_model_id) => Some(&titan::Titan),
         _ => None,
     }
 }

@@ -33,7 +33,7 @@
 use bedrock_local_core::{SamplingParams, StopReason, Usage};
 use serde_json::{json, Value};
 
-use crate::everit::{self, Kind, Property, Schema};
+use crate::everit::{self, array_of, integer, prop, Kind, Property, Schema};
 use crate::{
     invocation_metrics_json, markup, ChunkEncoder, Completion, Decoded, InvocationMetrics,
     InvokeDialect, ModelTraits, ResponseCtx, Result,
@@ -50,31 +50,13 @@ pub const CHAT_DEFAULT_TOP_P: f32 = 1.0;
 /// The most stop sequences a body may give.
 pub const MAX_STOP_SEQUENCES: usize = 10;
 
-/// One declared property (shorter to read in the schemas below).
-const fn prop(name: &'static str, kind: Kind) -> Property {
-    Property { name, kind }
-}
-
-/// An array of `items`, with at most `max` of them.
-const fn array(items: &'static Kind, max: Option<usize>) -> Kind {
-    Kind::Array {
-        items: Some(items),
-        max_items: max,
-    }
-}
-
-/// An integer in `min..=max`.
-const fn int(min: Option<i64>, max: Option<i64>) -> Kind {
-    Kind::Integer { min, max }
-}
-
 const UNIT: Kind = Kind::Number {
     min: Some(0.0),
     max: Some(1.0),
 };
 const STRING: Kind = Kind::String { min_length: None };
-const STOP: Property = prop("stop", array(&STRING, Some(MAX_STOP_SEQUENCES)));
-const MAX_TOKENS: Property = prop("max_tokens", int(Some(1), None));
+const STOP: Property = prop("stop", array_of(&STRING, Some(MAX_STOP_SEQUENCES)));
+const MAX_TOKENS: Property = prop("max_tokens", integer(Some(1), None));
 
 const TEXT_SCHEMA: Schema = Schema {
     required: &["prompt"],
@@ -90,7 +72,7 @@ const TEXT_SCHEMA: Schema = Schema {
         STOP,
         prop("temperature", UNIT),
         prop("top_p", UNIT),
-        prop("top_k", int(Some(1), Some(200))),
+        prop("top_k", integer(Some(1), Some(200))),
     ],
 };
 
@@ -117,7 +99,7 @@ const MESSAGE: Schema = Schema {
     properties: &[
         prop("role", Kind::Enum(&["system", "user", "assistant", "tool"])),
         prop("content", Kind::Any),
-        prop("tool_calls", array(&Kind::Object(&TOOL_CALL), None)),
+        prop("tool_calls", array_of(&Kind::Object(&TOOL_CALL), None)),
         prop("tool_call_id", STRING),
         prop("name", STRING),
         prop("prefix", Kind::Boolean),
@@ -144,8 +126,8 @@ const TOOL: Schema = Schema {
 const CHAT_SCHEMA: Schema = Schema {
     required: &["messages"],
     properties: &[
-        prop("messages", array(&Kind::Object(&MESSAGE), None)),
-        prop("tools", array(&Kind::Object(&TOOL), None)),
+        prop("messages", array_of(&Kind::Object(&MESSAGE), None)),
+        prop("tools", array_of(&Kind::Object(&TOOL), None)),
         prop("tool_choice", Kind::Enum(&["auto", "any", "none"])),
         MAX_TOKENS,
         prop("temperature", UNIT),
