@@ -22,14 +22,14 @@ use bedrock_local_core::{
 };
 use serde_json::{json, Map, Value};
 
-use super::messages::{max_tokens_over_limit, stop_sequences, top_k};
+use super::messages::{stop_sequences, top_k};
 use super::{
     schema, BodyFormat, ANTHROPIC_VERSION, LEGACY_DEFAULT_TEMPERATURE, LEGACY_DEFAULT_TOP_K,
     LEGACY_DEFAULT_TOP_P,
 };
 use crate::{
-    invocation_metrics_json, ChunkEncoder, Completion, Decoded, DialectError, InvocationMetrics,
-    ModelTraits, Result,
+    converse, invocation_metrics_json, ChunkEncoder, Completion, Decoded, DialectError,
+    InvocationMetrics, ModelTraits, Result,
 };
 
 const HUMAN: &str = "\n\nHuman:";
@@ -53,7 +53,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
         .and_then(Value::as_u64)
         .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
     if max_tokens > traits.max_output_tokens {
-        return Err(max_tokens_over_limit(traits.max_output_tokens));
+        return Err(converse::max_tokens_over_limit(traits.max_output_tokens));
     }
     let prompt = object.get("prompt").and_then(Value::as_str).unwrap_or("");
     let (system, messages) = parse_prompt(prompt)?;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::content::{self, Block, Choice, Msg, Tool};
 use super::{schema, BodyFormat, ANTHROPIC_VERSION, DEFAULT_TEMPERATURE, DEFAULT_TOP_P};
-use crate::{Decoded, DialectError, ModelTraits, Result};
+use crate::{converse, Decoded, DialectError, ModelTraits, Result};
 
 fn invalid(message: impl Into<String>) -> DialectError {
     DialectError::Validation(message.into())
@@ -24,12 +24,6 @@ fn invalid(message: impl Into<String>) -> DialectError {
 
 fn unsupported(message: impl Into<String>) -> DialectError {
     DialectError::Unsupported(message.into())
-}
-
-/// The output limit refusal Bedrock gives for any body (observed for Claude; Converse uses the
-/// same text).
-pub(super) fn max_tokens_over_limit(limit: u32) -> DialectError {
-    invalid(format!("The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."))
 }
 
 /// Checks `anthropic_version`: required (`anthropic_version: Field required`, observed on newer
@@ -101,7 +95,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
         .and_then(Value::as_u64)
         .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
     if max_tokens > traits.max_output_tokens {
-        return Err(max_tokens_over_limit(traits.max_output_tokens));
+        return Err(converse::max_tokens_over_limit(traits.max_output_tokens));
     }
     let (specs, tool_choice) = match choice.unwrap_or_default() {
         // The model may not call tools: it is not shown any.
@@ -314,7 +308,7 @@ fn check_features(
     }
     if !tools.is_empty() && !traits.supports_tools {
         // Converse's wording (observed in client reports); unconfirmed for this body.
-        return Err(unsupported("This model doesn't support tool use."));
+        return Err(converse::tools_unsupported());
     }
     let unsupported_kind = messages
         .iter()
@@ -326,7 +320,7 @@ fn check_features(
         });
     if let Some(kind) = unsupported_kind {
         // Converse's wording; unconfirmed for this body (the local model is text-only).
-        return Err(unsupported(format!("This model doesn't support the {kind} content block that you provided. Try again with a supported content block.")));
+        return Err(converse::content_unsupported(kind));
     }
     Ok(())
 }

@@ -154,13 +154,6 @@ pub fn model_name(model_id: &str) -> String {
     id.to_owned()
 }
 
-/// 22 base62 digits of a 128-bit number (the alphabet and width of Converse tool-use ids,
-/// which are `tooluse_` followed by exactly these digits).
-fn base62_22(n: u128) -> String {
-    let id = converse::tool_use_id(n);
-    id.trim_start_matches("tooluse_").to_owned()
-}
-
 /// A 128-bit number from an id string: the value of 32 hex digits (a [`ResponseCtx`]
 /// response id), or else an FNV-1a hash of the text, so any id maps deterministically.
 fn id_number(id: &str) -> u128 {
@@ -181,7 +174,7 @@ fn id_number(id: &str) -> u128 {
 /// The message id of a response: `msg_bdrk_01` + 22 base62 digits derived from
 /// [`ResponseCtx::response_id`] (real ids look like `msg_bdrk_012GBPzpcoMCLP1b2pcJsSHk`).
 pub fn message_id(response_id: &str) -> String {
-    format!("msg_bdrk_01{}", base62_22(id_number(response_id)))
+    format!("msg_bdrk_01{}", converse::base62_22(id_number(response_id)))
 }
 
 /// The Anthropic id of a tool call whose facade id is `id`.

@@ -29,15 +29,6 @@ pub(super) fn stop_sequence(reason: &StopReason) -> Value {
     }
 }
 
-/// A tool's input as a JSON value: the document itself, `{}` when empty; text that is not
-/// JSON is kept as a JSON string rather than dropped.
-pub(super) fn tool_input(input_json: &str) -> Value {
-    if input_json.trim().is_empty() {
-        return json!({});
-    }
-    serde_json::from_str(input_json).unwrap_or_else(|_| Value::String(input_json.to_owned()))
-}
-
 /// The Messages response body.
 pub(super) fn encode(ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
     let mut content = Vec::with_capacity(1 + completion.tool_calls.len());
@@ -49,7 +40,7 @@ pub(super) fn encode(ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
             "type": "tool_use",
             "id": tool_use_id(id),
             "name": name,
-            "input": tool_input(input_json),
+            "input": converse::tool_input(input_json),
         }));
     }
     json!({

@@ -12,9 +12,9 @@
 use bedrock_local_core::{StopReason, Usage};
 use serde_json::{json, Value};
 
-use super::response::{stop_reason, stop_sequence, tool_input};
+use super::response::{stop_reason, stop_sequence};
 use super::{message_id, model_name, tool_use_id};
-use crate::{invocation_metrics_json, ChunkEncoder, InvocationMetrics, ResponseCtx};
+use crate::{converse, invocation_metrics_json, ChunkEncoder, InvocationMetrics, ResponseCtx};
 
 fn chunk(value: Value) -> Vec<u8> {
     value.to_string().into_bytes()
@@ -118,7 +118,7 @@ impl ChunkEncoder for MessageChunks {
         out.push(chunk(json!({
             "type": "content_block_delta",
             "index": index,
-            "delta": { "type": "input_json_delta", "partial_json": tool_input(input_json).to_string() },
+            "delta": { "type": "input_json_delta", "partial_json": converse::tool_input(input_json).to_string() },
         })));
         out.push(chunk(
             json!({ "type": "content_block_stop", "index": index }),

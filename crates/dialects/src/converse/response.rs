@@ -11,20 +11,22 @@ use crate::Completion;
 
 const BASE62: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// A Converse tool-use id, `tooluse_` + 22 base62 characters (`tooluse_kZJMlvQmRJ6eAyJE5GIl7Q`),
-/// from 128 random bits the caller supplies (so tests can fix them). 62^22 > 2^128, so every
-/// input gives a distinct id.
-pub fn tool_use_id(random: u128) -> String {
+/// 22 base62 digits of a 128-bit number, most significant first. 62^22 > 2^128, so distinct
+/// numbers give distinct digits. Shared with the Anthropic ids (`msg_bdrk_01…`).
+pub(crate) fn base62_22(mut n: u128) -> String {
     let mut digits = [0u8; 22];
-    let mut n = random;
     for d in digits.iter_mut().rev() {
         *d = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    let mut id = String::with_capacity(30);
-    id.push_str("tooluse_");
-    id.extend(digits.iter().map(|&b| b as char));
-    id
+    digits.iter().map(|&b| b as char).collect()
+}
+
+/// A Converse tool-use id, `tooluse_` + 22 base62 characters (`tooluse_kZJMlvQmRJ6eAyJE5GIl7Q`),
+/// from 128 random bits the caller supplies (so tests can fix them); every input gives a
+/// distinct id.
+pub fn tool_use_id(random: u128) -> String {
+    format!("tooluse_{}", base62_22(random))
 }
 
 /// The Converse `stopReason` string (§4.8) for a core stop reason.

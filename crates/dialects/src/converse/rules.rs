@@ -24,6 +24,24 @@ fn unsupported(message: impl Into<String>) -> DialectError {
     DialectError::Unsupported(message.into())
 }
 
+/// The refusal of tools for a model without tool use (observed in client reports for Converse;
+/// shared by the InvokeModel bodies that take tools).
+pub(crate) fn tools_unsupported() -> DialectError {
+    unsupported("This model doesn't support tool use.")
+}
+
+/// The refusal of a content block kind (`image`, `document`, …) the local text-only model
+/// cannot take. Unconfirmed wording; shared by the InvokeModel bodies with content blocks.
+pub(crate) fn content_unsupported(kind: &str) -> DialectError {
+    unsupported(format!("This model doesn't support the {kind} content block that you provided. Try again with a supported content block."))
+}
+
+/// The refusal of an output budget above the model's limit (observed for Converse and for
+/// Claude InvokeModel bodies).
+pub(crate) fn max_tokens_over_limit(limit: u32) -> DialectError {
+    invalid(format!("The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."))
+}
+
 /// Keys of `additionalModelRequestFields` that turn on reasoning in some provider.
 const REASONING_KEYS: [&str; 5] = [
     "thinking",
@@ -78,8 +96,7 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
     }
     if let Some(tools) = &body.tools {
         if !traits.supports_tools {
-            // Observed in client reports for models without tool use; unconfirmed here.
-            return Err(unsupported("This model doesn't support tool use."));
+            return Err(tools_unsupported());
         }
         if tools.system_tool {
             // Unconfirmed wording, modelled on the toolChoice message of §2.4.
@@ -100,8 +117,7 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
             _ => None,
         })
     {
-        // Unconfirmed wording: the local model is text-only.
-        return Err(unsupported(format!("This model doesn't support the {kind} content block that you provided. Try again with a supported content block.")));
+        return Err(content_unsupported(kind));
     }
     if body.output_config {
         // Unconfirmed wording, modelled on the toolChoice message of §2.4.
@@ -114,7 +130,7 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
     let max_tokens = match body.max_tokens {
         Some(n) if n > traits.max_output_tokens => {
             let limit = traits.max_output_tokens;
-            return Err(invalid(format!("The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}.")));
+            return Err(max_tokens_over_limit(limit));
         }
         Some(n) => n,
         None => traits
