@@ -15,7 +15,9 @@
 //! wording we had to choose is marked "unconfirmed" next to where it is produced.
 
 pub mod anthropic;
+mod chat_turns;
 pub mod converse;
+pub mod deepseek;
 mod everit;
 pub mod markup;
 pub mod meta;
@@ -184,6 +186,7 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
     match provider {
         "anthropic" => Some(&anthropic::Anthropic),
         "meta" => Some(&meta::Meta),
+        "deepseek" if deepseek::handles(provider_model_id) => Some(&deepseek::DeepSeek),
         "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
         "mistral" => Some(&mistral::Mistral),
         "amazon" if titan::handles(provider_model_id) => Some(&titan::Titan),
