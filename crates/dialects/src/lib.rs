@@ -150,6 +150,12 @@ pub trait InvokeDialect: Sync {
     /// Validates a request body and decodes it.
     fn decode(&self, body: &[u8], traits: &ModelTraits) -> Result<Decoded>;
 
+    /// Checks a decoded body against the model it addresses, for rules that depend on the
+    /// model id (a legacy Claude body sent to Claude 3). Most providers have none.
+    fn check_model(&self, _model_id: &str, _decoded: &Decoded) -> Result<()> {
+        Ok(())
+    }
+
     /// The complete (non-streaming) response body.
     fn encode(&self, ctx: &ResponseCtx, completion: &Completion) -> Vec<u8>;
 

@@ -106,6 +106,10 @@ impl InvokeDialect for Anthropic {
         }
     }
 
+    fn check_model(&self, model_id: &str, decoded: &Decoded) -> Result<()> {
+        check_model(model_id, decoded)
+    }
+
     fn encode(&self, ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
         match BodyFormat::from_echo(&ctx.echo) {
             BodyFormat::Messages => response::encode(ctx, completion),
