@@ -20,6 +20,10 @@ pub enum EngineError {
     /// the model cannot take...). Reported to the caller as an invalid request.
     #[error("{0}")]
     InvalidRequest(String),
+    /// A tool call came out malformed or invalid for its schema, or could not be continued.
+    /// Constrained decoding makes this unreachable; reported as an internal failure.
+    #[error("tool call: {0}")]
+    ToolCall(String),
     /// A tensor operation failed.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),

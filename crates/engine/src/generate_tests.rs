@@ -72,6 +72,9 @@ impl Sink for Collect {
         self.chunks.push(text);
         self.cancel_after.is_none_or(|n| self.chunks.len() < n)
     }
+    fn tool_call(&mut self, name: String, input_json: String) -> bool {
+        panic!("unexpected tool call {name} {input_json}");
+    }
     fn cancelled(&self) -> bool {
         self.cancel_after.is_some_and(|n| self.chunks.len() >= n)
     }
@@ -84,6 +87,7 @@ fn plan<'a>(prompt: &'a [u32], max: usize, stops: &'a [String]) -> GenerationPla
         sampling: SamplingParams::greedy(),
         stop_sequences: stops,
         eog_ids: &[EOS],
+        tools: None,
     }
 }
 

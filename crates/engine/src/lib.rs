@@ -13,6 +13,8 @@
 //! - [`arch`]: [`arch::CausalLm`] and one file per architecture (qwen2, gemma3, llama);
 //! - [`generate`]: the decode loop; [`sampling`]: next-token choice; [`stream`]: UTF-8-safe
 //!   detokenization and stop sequences;
+//! - [`tools`]: tool-call syntax, forced calls, parsing calls out of the output;
+//!   [`constrain`]: schema-guided JSON matching that masks tokens so calls are always valid;
 //! - [`tokenizer`], [`chat_template`]: built from the GGUF's own metadata;
 //! - [`bench`](mod@bench): llama-bench style measurements; [`testing`]: tiny GGUFs for tests.
 
@@ -20,6 +22,7 @@ pub mod arch;
 pub mod backend;
 pub mod bench;
 pub mod chat_template;
+pub mod constrain;
 pub mod error;
 pub mod generate;
 pub mod loader;
@@ -27,6 +30,7 @@ pub mod sampling;
 pub mod stream;
 pub mod testing;
 pub mod tokenizer;
+pub mod tools;
 mod worker;
 
 pub use backend::{Engine, EngineConfig};

@@ -3,11 +3,13 @@
 //! Owns the order of loading (GGUF header, then tokenizer and chat template from its metadata,
 //! then the weights) and the prompt rules shared by generation, token counting and the
 //! benchmark: chat prompts go through the chat template with the generation prompt added,
-//! and BOS is not added a second time when the template already wrote it.
+//! a forced tool call's beginning is appended after it (see `tools`), and BOS is not added a
+//! second time when the template already wrote it. Generation and token counting both go
+//! through [`LoadedModel::prepare`], so a count is exactly the prompt that would be run.
 
 use std::fs::File;
 use std::io::BufReader;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bedrock_local_core::{ModelFiles, Prompt};
@@ -15,7 +17,9 @@ use candle_core::quantized::gguf_file::Content;
 
 use crate::arch::{self, CausalLm, LoadOptions};
 use crate::chat_template::ChatTemplate;
+use crate::constrain::TokenTable;
 use crate::tokenizer::GgufTokenizer;
+use crate::tools::{ToolPlan, ToolSyntax};
 use crate::{EngineError, Result};
 
 /// A model in memory: tokenizer, template, limits, and the weights (taken by the worker).
@@ -34,6 +38,17 @@ pub struct LoadedModel {
     pub load_time: Duration,
     /// The weights and KV cache; the worker takes them on its first request.
     pub model: Mutex<Option<Box<dyn CausalLm>>>,
+    /// Every token's bytes, built on the first request with tools.
+    token_table: OnceLock<TokenTable>,
+}
+
+/// A prompt ready to run: its ids, and the tool plan when the request has tools.
+#[derive(Debug)]
+pub struct PreparedPrompt {
+    /// The prompt's token ids.
+    pub ids: Vec<u32>,
+    /// Tools, schemas and forced call, for requests with tools.
+    pub tools: Option<ToolPlan>,
 }
 
 /// Reads a GGUF model: tokenizer, chat template (the `files.chat_template` override, else the
@@ -68,37 +83,66 @@ pub fn load(files: &ModelFiles, options: LoadOptions) -> Result<LoadedModel> {
         eog_ids,
         load_time: started.elapsed(),
         model: Mutex::new(Some(model)),
+        token_table: OnceLock::new(),
     })
 }
 
 impl LoadedModel {
     /// The prompt's token ids, as the model will see them.
     pub fn encode_prompt(&self, prompt: &Prompt) -> Result<Vec<u32>> {
-        let ids = match prompt {
+        Ok(self.prepare(prompt)?.ids)
+    }
+
+    /// The prompt's token ids and, for chats with tools, the tool plan (whose forced call
+    /// start, if any, ends the prompt).
+    pub fn prepare(&self, prompt: &Prompt) -> Result<PreparedPrompt> {
+        let (ids, tools) = match prompt {
             Prompt::Chat {
                 system,
                 messages,
                 tools,
-                tool_choice: _,
+                tool_choice,
             } => {
                 let template = self.template.as_ref().map_err(|reason| {
                     EngineError::InvalidRequest(format!(
                         "this model has no usable chat template ({reason})"
                     ))
                 })?;
-                let text = template.render(system.as_deref(), messages, tools, true)?;
+                let plan = ToolPlan::new(
+                    ToolSyntax::for_model(&self.architecture),
+                    tools,
+                    tool_choice,
+                )?;
+                let mut text = template.render(system.as_deref(), messages, tools, true)?;
+                if let Some(suffix) = plan.as_ref().and_then(ToolPlan::prompt_suffix) {
+                    text.push_str(&suffix);
+                }
                 // The template may write BOS itself (Llama 3, Gemma): do not add a second one.
                 let has_bos = self
                     .tokenizer
                     .bos_token()
                     .is_some_and(|bos| !bos.is_empty() && text.starts_with(&bos));
-                self.tokenizer.encode(&text, !has_bos)?
+                (self.tokenizer.encode(&text, !has_bos)?, plan)
             }
-            Prompt::Raw(text) => self.tokenizer.encode(text, true)?,
+            Prompt::Raw(text) => (self.tokenizer.encode(text, true)?, None),
         };
         if ids.is_empty() {
             return Err(EngineError::InvalidRequest("the prompt is empty".into()));
         }
-        Ok(ids)
+        Ok(PreparedPrompt { ids, tools })
+    }
+
+    /// Every token's bytes (built once, on first use).
+    pub fn token_table(&self) -> &TokenTable {
+        self.token_table.get_or_init(|| {
+            let started = Instant::now();
+            let table = TokenTable::from_tokenizer(&self.tokenizer);
+            tracing::debug!(
+                tokens = table.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "token table built"
+            );
+            table
+        })
     }
 }

@@ -52,6 +52,28 @@ impl Sampler {
         }
     }
 
+    /// The next token among `candidates` (`(id, logit)` pairs) only, by the same rules:
+    /// the most likely one when greedy (ties: lowest id), else a draw with this sampler's
+    /// temperature, top-k and top-p. `None` when there is no candidate.
+    pub fn sample_among(&mut self, mut candidates: Vec<(u32, f32)>) -> Option<u32> {
+        candidates.retain(|c| !c.1.is_nan());
+        match &mut self.mode {
+            Mode::Greedy => candidates
+                .iter()
+                .min_by(|a, b| by_logit_desc(a, b))
+                .map(|c| c.0),
+            Mode::Random {
+                temperature,
+                top_k,
+                top_p,
+                rng,
+            } => {
+                candidates.sort_by_key(|c| c.0);
+                draw(candidates, *temperature, *top_k, *top_p, rng)
+            }
+        }
+    }
+
     /// True when this sampler always takes the most likely token.
     pub fn is_greedy(&self) -> bool {
         matches!(self.mode, Mode::Greedy)
@@ -93,15 +115,30 @@ fn sample_random(
     top_p: Option<f32>,
     rng: &mut StdRng,
 ) -> Option<u32> {
-    // Candidates as (id, scaled logit), NaN dropped.
-    let mut cands: Vec<(u32, f32)> = logits
+    // Candidates as (id, logit), NaN dropped, in id order.
+    let cands: Vec<(u32, f32)> = logits
         .iter()
         .enumerate()
         .filter(|(_, v)| !v.is_nan())
-        .map(|(i, &v)| (i as u32, v / temperature))
+        .map(|(i, &v)| (i as u32, v))
         .collect();
+    draw(cands, temperature, top_k, top_p, rng)
+}
+
+/// Temperature, top-k, top-p over `(id, logit)` candidates (NaN-free, in id order), then one
+/// draw from `rng`.
+fn draw(
+    mut cands: Vec<(u32, f32)>,
+    temperature: f32,
+    top_k: Option<usize>,
+    top_p: Option<f32>,
+    rng: &mut StdRng,
+) -> Option<u32> {
     if cands.is_empty() {
         return None;
+    }
+    for c in &mut cands {
+        c.1 /= temperature;
     }
     if let Some(k) = top_k {
         if k < cands.len() {

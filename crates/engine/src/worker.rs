@@ -21,7 +21,7 @@ use bedrock_local_core::{
 };
 
 use crate::arch::{CausalLm, LoadOptions};
-use crate::generate::{self, GenerationPlan, Sink};
+use crate::generate::{self, GenerationPlan, Sink, ToolContext};
 use crate::loader::{self, LoadedModel};
 use crate::EngineError;
 
@@ -184,9 +184,8 @@ fn generate_one(
     queued_ms: u64,
 ) -> Result<(), BackendError> {
     let request = &job.request;
-    let prompt = loaded
-        .encode_prompt(&request.prompt)
-        .map_err(request_error)?;
+    let prepared = loaded.prepare(&request.prompt).map_err(request_error)?;
+    let prompt = prepared.ids;
     let context = loaded.context_length;
     let limit = context.saturating_sub(1);
     if prompt.len() > limit {
@@ -211,6 +210,10 @@ fn generate_one(
         sampling: request.sampling,
         stop_sequences: &request.stop_sequences,
         eog_ids: &loaded.eog_ids,
+        tools: prepared.tools.as_ref().map(|plan| ToolContext {
+            plan,
+            table: loaded.token_table(),
+        }),
     };
     let mut sink = ChannelSink { tx: &job.tx };
     let outcome = generate::run(model, loaded.tokenizer.as_ref(), &plan, &mut sink)
@@ -235,6 +238,8 @@ fn generate_one(
         prefill_ms = (prefill_s * 1e3) as u64,
         prefill_tok_s = per_second(prompt.len(), prefill_s),
         decode_tok_s = per_second(outcome.output_tokens.saturating_sub(1), decode_s),
+        select_ms = (outcome.select.as_secs_f64() * 1e3) as u64,
+        tools = prepared.tools.is_some(),
         "generation finished"
     );
     let _ = job.tx.blocking_send(Ok(GenerationEvent::Finished {
@@ -275,6 +280,12 @@ impl Sink for ChannelSink<'_> {
     fn text(&mut self, text: String) -> bool {
         self.tx
             .blocking_send(Ok(GenerationEvent::Text(text)))
+            .is_ok()
+    }
+
+    fn tool_call(&mut self, name: String, input_json: String) -> bool {
+        self.tx
+            .blocking_send(Ok(GenerationEvent::ToolCall { name, input_json }))
             .is_ok()
     }
 

@@ -228,6 +228,19 @@ impl GgufTokenizer {
         })
     }
 
+    /// The bytes one token stands for in decoded text: a normal token's text (`▁` as a space,
+    /// byte-level characters as their bytes), a byte token's byte, a user-defined token's
+    /// text; nothing for control and unknown tokens or ids past the vocabulary. Decoding a
+    /// sequence concatenates these (apart from the leading-space and clean-up rules of
+    /// [`decode`](Self::decode)).
+    pub fn token_bytes(&self, id: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.piece(id, false, &mut out).is_err() {
+            out.clear();
+        }
+        out
+    }
+
     /// Appends the bytes one token stands for.
     fn piece(&self, id: u32, specials: bool, out: &mut Vec<u8>) -> Result<()> {
         let vocab = &self.inner.vocab;
