@@ -16,6 +16,7 @@
 
 pub mod anthropic;
 mod chat_turns;
+pub mod cohere;
 pub mod converse;
 pub mod deepseek;
 mod everit;
@@ -196,6 +197,7 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
         "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
         "mistral" => Some(&mistral::Mistral),
         "amazon" if titan::handles(provider_model_id) => Some(&titan::Titan),
+        "cohere" => cohere::dialect(provider_model_id),
         _ => None,
     }
 }
