@@ -89,11 +89,14 @@ pub fn request_seed(state: &AppState) -> u64 {
     }
 }
 
-/// The engine request for a decoded body on the resolved local model: a fresh seed, and greedy
-/// decoding in deterministic mode.
+/// The engine request for a decoded body on the resolved local model: the body's own seed when
+/// its dialect has one (Cohere's `seed`; 0 means none), else a fresh one; greedy decoding in
+/// deterministic mode.
 pub fn build_request(state: &AppState, resolved: &Resolved, decoded: Decoded) -> GenerateRequest {
     let mut sampling = decoded.sampling;
-    sampling.seed = request_seed(state);
+    if sampling.seed == 0 {
+        sampling.seed = request_seed(state);
+    }
     if state.config.deterministic {
         sampling.temperature = 0.0;
     }
