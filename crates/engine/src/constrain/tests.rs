@@ -217,8 +217,10 @@ fn the_trailer_ends_the_match_and_whitespace_is_capped() {
     assert_eq!(m.feed(b"_call>rest"), Feed::Done(6));
     assert!(m.is_done());
     let m = Matcher::new(&graph, root, b"</tool_call>");
-    assert!(m.accepts(&[b' '; 32]));
-    assert!(!m.accepts(&[b' '; 33]));
+    assert!(m.accepts(&[b' '; 16]));
+    assert!(!m.accepts(&[b' '; 17]));
+    assert!(m.accepts(b" \n    {\n  \"k\": [\n    1\n  ]\n}"));
+    assert!(!m.accepts(b"{\n\n"));
     assert!(m.accepts(b"{\"k\": \"                                             \"}"));
     let firsts = m.next_bytes();
     let allowed: Vec<u8> = (0u8..=255).filter(|&b| firsts[b as usize]).collect();

@@ -12,7 +12,7 @@
 //! decoding that follows it cannot dead-end, except on schemas no value satisfies.
 //!
 //! Limits that keep a model from running away: at most [`MAX_WHITESPACE`] whitespace bytes
-//! in a row outside strings, [`MAX_DEPTH`] nested containers, numbers capped in length, free
+//! (one line break) in a row outside strings, [`MAX_DEPTH`] nested containers, numbers capped in length, free
 //! keys at [`MAX_KEY_BYTES`] bytes.
 
 mod stack;
@@ -23,8 +23,9 @@ use super::schema::{NodeId, Schema};
 
 /// Parallel parses kept at most (more are dropped, which only narrows what is accepted).
 pub const MAX_STACKS: usize = 256;
-/// Whitespace bytes allowed in a row between JSON tokens.
-pub const MAX_WHITESPACE: u8 = 32;
+/// Whitespace bytes allowed in a row between JSON tokens (of which at most one line break:
+/// enough for pretty-printed JSON, not for a model stuck on blank lines).
+pub const MAX_WHITESPACE: u8 = 16;
 /// Objects and arrays nested at most this deep.
 pub const MAX_DEPTH: usize = 32;
 /// Longest key not declared by the schema, in bytes.
@@ -60,6 +61,7 @@ impl<'a> Matcher<'a> {
             stacks: vec![Stack {
                 frames: vec![Frame::End { pos: 0 }, Frame::Value(root)],
                 ws: 0,
+                newline: false,
             }],
             done: false,
         }

@@ -82,7 +82,10 @@ pub(super) enum ObjState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Stack {
     pub frames: Vec<Frame>,
+    /// Whitespace bytes since the last token byte.
     pub ws: u8,
+    /// Whether that whitespace has a line break.
+    pub newline: bool,
 }
 
 pub(super) enum Step {
@@ -106,13 +109,16 @@ impl Stack {
     /// A byte that belongs to a token: ends the whitespace run.
     pub(super) fn consumed(&mut self) -> Step {
         self.ws = 0;
+        self.newline = false;
         Step::Ok
     }
 
-    pub(super) fn whitespace(&mut self) -> Step {
-        if self.ws >= MAX_WHITESPACE {
+    /// Whitespace between tokens: at most one line break and [`MAX_WHITESPACE`] bytes.
+    pub(super) fn whitespace(&mut self, b: u8) -> Step {
+        if self.ws >= MAX_WHITESPACE || (b == b'\n' && self.newline) {
             return Step::Reject;
         }
+        self.newline |= b == b'\n';
         self.ws += 1;
         Step::Ok
     }
@@ -134,7 +140,7 @@ impl Stack {
             match top {
                 Frame::Value(node) => {
                     if ws {
-                        return self.whitespace();
+                        return self.whitespace(b);
                     }
                     return self.value_start(cx, node, b, 0);
                 }
@@ -220,7 +226,7 @@ impl Stack {
                         state,
                     };
                     if ws {
-                        return self.whitespace();
+                        return self.whitespace(b);
                     }
                     match (state, b) {
                         (ArrState::Open, b']') if min == 0 => {
@@ -245,7 +251,7 @@ impl Stack {
                 }
                 Frame::Obj { shape, seen, state } => {
                     if ws {
-                        return self.whitespace();
+                        return self.whitespace(b);
                     }
                     let obj = &cx.schema.objects[shape as usize];
                     let set = |s: &mut Self, state| {
@@ -288,7 +294,7 @@ impl Stack {
                 } => return self.key_byte(cx, (lo, hi, pos, free), &mut esc, b),
                 Frame::End { pos } => {
                     if pos == 0 && ws {
-                        return self.whitespace();
+                        return self.whitespace(b);
                     }
                     if cx.trailer.get(pos as usize) != Some(&b) {
                         return Step::Reject;
