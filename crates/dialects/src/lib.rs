@@ -14,7 +14,9 @@
 //! The messages in [`DialectError`] are Bedrock's own wording where it is known (§2.4);
 //! wording we had to choose is marked "unconfirmed" next to where it is produced.
 
+pub mod ai21;
 pub mod anthropic;
+mod chat_completion;
 mod chat_turns;
 pub mod cohere;
 pub mod converse;
@@ -24,6 +26,7 @@ pub mod markup;
 pub mod meta;
 pub mod mistral;
 pub mod nova;
+pub mod openai;
 pub mod titan;
 
 use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
@@ -193,6 +196,8 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
     match provider {
         "anthropic" => Some(&anthropic::Anthropic),
         "meta" => Some(&meta::Meta),
+        "ai21" if ai21::handles(provider_model_id) => Some(&ai21::Jamba),
+        "openai" => Some(&openai::OpenAi),
         "deepseek" if deepseek::handles(provider_model_id) => Some(&deepseek::DeepSeek),
         "amazon" if nova::handles(provider_model_id) => Some(&nova::Nova),
         "mistral" => Some(&mistral::Mistral),
