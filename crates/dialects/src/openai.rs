@@ -29,8 +29,9 @@
 //!
 //! **What `decode` cannot check.** Bedrock requires `model`, when present, to equal the model
 //! id of the path, and `stream` to match the operation (`false` for InvokeModel). Neither is
-//! known to `decode`, so it records both in [`Decoded::echo`](crate::Decoded::echo) and the
-//! caller checks them with [`check_invocation`].
+//! known to `decode`, so it records both in [`Decoded::echo`](crate::Decoded::echo):
+//! [`InvokeDialect::check_model`] checks `model`, and [`check_invocation`] (which the caller
+//! must call with the operation) checks both.
 
 use bedrock_local_core::{ContentPart, Role, SamplingParams, ToolChoice, ToolSpec};
 use serde::Deserialize;
@@ -363,6 +364,12 @@ impl InvokeDialect for OpenAi {
         })
     }
 
+    /// The `model` member against the path's model id (the `stream` member needs the operation:
+    /// [`check_invocation`]).
+    fn check_model(&self, model_id: &str, decoded: &Decoded) -> Result<()> {
+        check_model_member(&decoded.echo, model_id)
+    }
+
     fn encode(&self, ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
         json!({
             "id": completion_id(ctx),
@@ -393,14 +400,18 @@ impl InvokeDialect for OpenAi {
 /// [`Decoded::echo`] of an `openai.*` body, `model_id` the path's model id without geo prefix,
 /// `streaming` true for InvokeModelWithResponseStream. The messages are **unconfirmed**.
 pub fn check_invocation(echo: &Value, model_id: &str, streaming: bool) -> Result<()> {
-    if let Some(model) = echo.get("model").and_then(Value::as_str) {
-        if model != model_id {
-            return Err(invalid(format!("The model field in the request body ({model}) doesn't match the model ID {model_id}. Omit the model field or set it to the model ID, and try again.")));
-        }
-    }
+    check_model_member(echo, model_id)?;
     match echo.get("stream").and_then(Value::as_bool) {
         Some(true) if !streaming => Err(invalid("The stream field must be false for InvokeModel. Omit it or set it to false, and try again.")),
         Some(false) if streaming => Err(invalid("The stream field must be true for InvokeModelWithResponseStream. Omit it or set it to true, and try again.")),
+        _ => Ok(()),
+    }
+}
+
+/// `model`, when present, must be the path's model id.
+fn check_model_member(echo: &Value, model_id: &str) -> Result<()> {
+    match echo.get("model").and_then(Value::as_str) {
+        Some(model) if model != model_id => Err(invalid(format!("The model field in the request body ({model}) doesn't match the model ID {model_id}. Omit the model field or set it to the model ID, and try again."))),
         _ => Ok(()),
     }
 }
