@@ -362,6 +362,7 @@ fn body(object: &Map<String, Value>, out: &mut Vec<String>) -> (Body, Option<usi
         stop_sequences: items(get("stopSequences", "stopSequences"))
             .iter()
             .filter_map(Value::as_str)
+            .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
         tools: object
