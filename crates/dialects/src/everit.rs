@@ -27,7 +27,6 @@ pub(crate) const MALFORMED: &str =
 
 /// The JSON type a property must have.
 #[derive(Debug, Clone, Copy)]
-#[allow(dead_code)] // not every dialect uses every kind
 pub(crate) enum Kind {
     /// A string, with an optional minimum length.
     String { min_length: Option<usize> },

@@ -5,9 +5,17 @@
 //! request for the engine, and a neutral [`Completion`] back into the provider's response
 //! bytes. It is where serde lives, and it does no IO and spawns nothing.
 //!
-//! - [`meta`]: the Meta Llama body (`prompt`, `max_gen_len`, …), §5.4.
-//! - [`converse`]: Converse / ConverseStream request validation and response encoding, §4.
-//! - [`markup`]: recognising Llama chat markup inside raw prompts.
+//! - [`converse`]: Converse / ConverseStream request validation, response and stream events,
+//!   and the CountTokens body, §4, §3.4, §6.1.
+//! - InvokeModel bodies, one module each: [`anthropic`] (Messages and legacy Text Completions,
+//!   §5.2-5.3), [`meta`] (Llama, §5.4), [`mistral`] (text and chat, §5.5), [`titan`] (Titan
+//!   Text, §5.6), [`nova`] (messages-v1, §5.7), [`cohere`] (Command R and legacy Command, §5.9),
+//!   [`deepseek`] (R1, §5.11), [`openai`] (gpt-oss Chat Completions, §5.12), [`ai21`] (Jamba,
+//!   §5.13). Each decodes its body, encodes its response and its stream chunks (the last one
+//!   with `amazon-bedrock-invocationMetrics`, §3.5).
+//! - Shared pieces: `everit` (the JSON-schema validator wording Bedrock uses for InvokeModel
+//!   bodies), `chat_turns` / `chat_completion` (OpenAI-style messages and chunks), [`markup`]
+//!   (Llama / Mistral / DeepSeek chat markup inside raw prompts, parsed back into a chat).
 //!
 //! [`invoke_dialect`] picks the InvokeModel dialect from the provider prefix of a model id.
 //! Every dialect implements [`InvokeDialect`]; adding a provider is one file plus one arm.
@@ -154,9 +162,11 @@ pub trait InvokeDialect: Sync {
     /// Validates a request body and decodes it.
     fn decode(&self, body: &[u8], traits: &ModelTraits) -> Result<Decoded>;
 
-    /// Checks a decoded body against the model it addresses, for rules that depend on the
-    /// model id (a legacy Claude body sent to Claude 3). Most providers have none.
-    fn check_model(&self, _model_id: &str, _decoded: &Decoded) -> Result<()> {
+    /// Checks a decoded body against the call it arrived on, for rules that depend on the model
+    /// id (a legacy Claude body sent to Claude 3) or on the operation (`streaming`: true for
+    /// InvokeModelWithResponseStream; OpenAI's `stream` member must match it). Most providers
+    /// have none.
+    fn check_model(&self, _model_id: &str, _streaming: bool, _decoded: &Decoded) -> Result<()> {
         Ok(())
     }
 

@@ -30,8 +30,8 @@
 //! **What `decode` cannot check.** Bedrock requires `model`, when present, to equal the model
 //! id of the path, and `stream` to match the operation (`false` for InvokeModel). Neither is
 //! known to `decode`, so it records both in [`Decoded::echo`](crate::Decoded::echo):
-//! [`InvokeDialect::check_model`] checks `model`, and [`check_invocation`] (which the caller
-//! must call with the operation) checks both.
+//! [`InvokeDialect::check_model`], which the facade calls with the operation, checks both
+//! through [`check_invocation`].
 
 use bedrock_local_core::{ContentPart, Role, SamplingParams, ToolChoice, ToolSpec};
 use serde::Deserialize;
@@ -364,10 +364,9 @@ impl InvokeDialect for OpenAi {
         })
     }
 
-    /// The `model` member against the path's model id (the `stream` member needs the operation:
-    /// [`check_invocation`]).
-    fn check_model(&self, model_id: &str, decoded: &Decoded) -> Result<()> {
-        check_model_member(&decoded.echo, model_id)
+    /// The `model` and `stream` members against the call ([`check_invocation`]).
+    fn check_model(&self, model_id: &str, streaming: bool, decoded: &Decoded) -> Result<()> {
+        check_invocation(&decoded.echo, model_id, streaming)
     }
 
     fn encode(&self, ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {

@@ -106,7 +106,7 @@ impl InvokeDialect for Anthropic {
         }
     }
 
-    fn check_model(&self, model_id: &str, decoded: &Decoded) -> Result<()> {
+    fn check_model(&self, model_id: &str, _streaming: bool, decoded: &Decoded) -> Result<()> {
         check_model(model_id, decoded)
     }
 

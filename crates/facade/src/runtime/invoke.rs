@@ -55,7 +55,7 @@ pub fn decode(
     };
     let traits = model_traits(state, &resolved);
     let decoded = dialect.decode(body, &traits)?;
-    dialect.check_model(&dialect_id, &decoded)?;
+    dialect.check_model(&dialect_id, streaming, &decoded)?;
     Ok(DecodedInvoke {
         resolved,
         dialect_id,
