@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bedrock_local_core::{
-    ChatMessage, GenerateRequest, GenerationEvent, InferenceBackend, LocalModelName, ModelFiles,
-    Prompt, Role, SamplingParams, StopReason, ToolChoice, Usage,
+    ChatMessage, ContentPart, GenerateRequest, GenerationEvent, InferenceBackend, LocalModelName,
+    ModelFiles, Prompt, Role, SamplingParams, StopReason, ToolChoice, ToolSpec, Usage,
 };
 use bedrock_local_engine::testing::FixedLocator;
 use bedrock_local_engine::{Engine, EngineConfig};
@@ -150,4 +150,209 @@ fn gemma_continues_a_raw_prompt() {
         &[],
     );
     eprintln!("gemma chat: {c:?}");
+}
+
+// ---- Tool use ----
+
+/// What a generation with tools produced.
+#[derive(Debug)]
+struct ToolRun {
+    prompt_tokens: u32,
+    text: String,
+    calls: Vec<(String, serde_json::Value)>,
+    stop_reason: StopReason,
+}
+
+fn generate_with_tools(engine: &Engine, name: &LocalModelName, prompt: Prompt) -> ToolRun {
+    let mut stream = engine
+        .generate(GenerateRequest {
+            model: name.clone(),
+            prompt,
+            max_tokens: 200,
+            sampling: SamplingParams::greedy(),
+            stop_sequences: Vec::new(),
+        })
+        .unwrap();
+    let (mut prompt_tokens, mut text, mut calls) = (0, String::new(), Vec::new());
+    while let Some(event) = stream.blocking_next() {
+        match event.unwrap() {
+            GenerationEvent::Started { prompt_tokens: n } => prompt_tokens = n,
+            GenerationEvent::Text(t) => {
+                assert!(calls.is_empty(), "text after a call: {t:?}");
+                text.push_str(&t);
+            }
+            GenerationEvent::ToolCall { name, input_json } => {
+                calls.push((name, serde_json::from_str(&input_json).unwrap()));
+            }
+            GenerationEvent::Finished { stop_reason, .. } => {
+                return ToolRun {
+                    prompt_tokens,
+                    text,
+                    calls,
+                    stop_reason,
+                }
+            }
+        }
+    }
+    panic!("no Finished event");
+}
+
+fn weather_tools() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "get_weather".into(),
+            description: Some("Get the current weather in a city.".into()),
+            input_schema_json: serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string", "description": "The city name"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}
+                },
+                "required": ["city"]
+            })
+            .to_string(),
+        },
+        ToolSpec {
+            name: "get_time".into(),
+            description: Some("Get the current local time in a time zone.".into()),
+            input_schema_json: serde_json::json!({
+                "type": "object",
+                "properties": {"timezone": {"type": "string", "description": "IANA time zone"}},
+                "required": ["timezone"]
+            })
+            .to_string(),
+        },
+    ]
+}
+
+fn tool_chat(messages: Vec<ChatMessage>, tool_choice: ToolChoice) -> Prompt {
+    Prompt::Chat {
+        system: None,
+        messages,
+        tools: weather_tools(),
+        tool_choice,
+    }
+}
+
+fn city_of(call: &(String, serde_json::Value)) -> String {
+    call.1["city"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn qwen_calls_a_tool_then_answers_from_its_result() {
+    let Some((engine, name)) = model("BEDROCK_LOCAL_TEST_QWEN_GGUF") else {
+        return;
+    };
+    let question = ChatMessage::text(Role::User, "What's the weather in Paris?");
+    let prompt = tool_chat(vec![question.clone()], ToolChoice::Auto);
+    let first = generate_with_tools(&engine, &name, prompt.clone());
+    eprintln!("qwen auto: {first:?}");
+    assert_eq!(first.stop_reason, StopReason::ToolUse);
+    assert_eq!(first.calls.len(), 1, "{first:?}");
+    assert_eq!(first.calls[0].0, "get_weather");
+    assert!(city_of(&first.calls[0]).contains("Paris"), "{first:?}");
+    let counted = engine.count_tokens(&name, &prompt).unwrap();
+    assert_eq!(counted.prompt_tokens, first.prompt_tokens);
+
+    let call = &first.calls[0];
+    let follow_up = tool_chat(
+        vec![
+            question,
+            ChatMessage {
+                role: Role::Assistant,
+                content: vec![ContentPart::ToolUse {
+                    id: "tooluse_1".into(),
+                    name: call.0.clone(),
+                    input_json: call.1.to_string(),
+                }],
+            },
+            ChatMessage {
+                role: Role::User,
+                content: vec![ContentPart::ToolResult {
+                    id: "tooluse_1".into(),
+                    content: r#"{"temperature_c": 18, "conditions": "sunny"}"#.into(),
+                    is_error: false,
+                }],
+            },
+        ],
+        ToolChoice::Auto,
+    );
+    let second = generate_with_tools(&engine, &name, follow_up);
+    eprintln!("qwen follow-up: {second:?}");
+    assert!(second.calls.is_empty(), "{second:?}");
+    assert_eq!(second.stop_reason, StopReason::EndTurn);
+    let answer = second.text.to_lowercase();
+    assert!(
+        answer.contains("18") || answer.contains("sunny"),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn qwen_obeys_forced_tool_choices() {
+    let Some((engine, name)) = model("BEDROCK_LOCAL_TEST_QWEN_GGUF") else {
+        return;
+    };
+    // `Tool`: the named tool even for a question it does not fit.
+    let hello = vec![ChatMessage::text(Role::User, "Hello! Who are you?")];
+    let named = generate_with_tools(
+        &engine,
+        &name,
+        tool_chat(hello.clone(), ToolChoice::Tool("get_weather".into())),
+    );
+    eprintln!("qwen tool: {named:?}");
+    assert_eq!(
+        (named.text.as_str(), named.stop_reason.clone()),
+        ("", StopReason::ToolUse)
+    );
+    assert_eq!(named.calls[0].0, "get_weather");
+    assert!(named.calls[0].1["city"].is_string());
+    // `Any`: some tool, here the one that fits.
+    let tokyo = vec![ChatMessage::text(
+        Role::User,
+        "What time is it in Tokyo right now?",
+    )];
+    let any = generate_with_tools(&engine, &name, tool_chat(tokyo.clone(), ToolChoice::Any));
+    eprintln!("qwen any: {any:?}");
+    assert_eq!(
+        (any.text.as_str(), any.stop_reason.clone()),
+        ("", StopReason::ToolUse)
+    );
+    assert_eq!(any.calls[0].0, "get_time");
+    assert!(any.calls[0].1["timezone"]
+        .as_str()
+        .is_some_and(|t| t.contains("Tokyo")));
+    for choice in [ToolChoice::Any, ToolChoice::Tool("get_weather".into())] {
+        let prompt = tool_chat(tokyo.clone(), choice);
+        let counted = engine.count_tokens(&name, &prompt).unwrap().prompt_tokens;
+        assert_eq!(
+            counted,
+            generate_with_tools(&engine, &name, prompt).prompt_tokens
+        );
+    }
+}
+
+#[test]
+fn gemma_forced_calls_are_valid() {
+    let Some((engine, name)) = model("BEDROCK_LOCAL_TEST_GEMMA_GGUF") else {
+        return;
+    };
+    let paris = vec![ChatMessage::text(
+        Role::User,
+        "What's the weather in Paris?",
+    )];
+    for choice in [ToolChoice::Tool("get_weather".into()), ToolChoice::Any] {
+        let run = generate_with_tools(&engine, &name, tool_chat(paris.clone(), choice));
+        eprintln!("gemma: {run:?}");
+        assert_eq!(
+            (run.text.as_str(), run.stop_reason.clone()),
+            ("", StopReason::ToolUse)
+        );
+        let (tool, args) = &run.calls[0];
+        match tool.as_str() {
+            "get_weather" => assert!(args["city"].is_string()),
+            "get_time" => assert!(args["timezone"].is_string()),
+            other => panic!("{other}"),
+        }
+    }
 }

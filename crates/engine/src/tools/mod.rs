@@ -30,7 +30,7 @@ use serde_json::{Map, Value as Json};
 use crate::constrain::{schema, validate, Matcher, NodeId, Schema};
 use crate::{EngineError, Result};
 
-pub use scan::{Scanned, TagScanner};
+pub use scan::{Opened, Scanned, TagScanner};
 pub use stream::ToolStream;
 
 /// How a model family writes tool calls.
@@ -44,14 +44,22 @@ pub struct ToolSyntax {
     pub after_open: &'static str,
     /// The key of the arguments object next to `name`.
     pub arguments_key: &'static str,
+    /// Other `(opener, closer)` pairs models of the family use for the same call object,
+    /// recognized only where a turn's calls may begin and only when `{"name"` follows (see
+    /// `scan.rs`).
+    pub alternates: &'static [(&'static str, &'static str)],
 }
 
-/// Hermes / Qwen 2.5: `<tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>`.
+/// Hermes / Qwen 2.5: `<tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>`. Small
+/// Qwen models (the 0.5B Coder among them) often write the same object in a fenced
+/// ```` ```json ```` block instead; that counts as a call too (llama.cpp's Hermes parser
+/// accepts it as well).
 pub const HERMES: ToolSyntax = ToolSyntax {
     open: "<tool_call>",
     close: "</tool_call>",
     after_open: "\n",
     arguments_key: "arguments",
+    alternates: &[("```json", "```"), ("```", "```")],
 };
 
 impl ToolSyntax {
@@ -180,15 +188,15 @@ impl ToolPlan {
         self.forced.as_deref()
     }
 
-    /// A matcher for a call's text after the opening tag, through the closing tag. The
-    /// first call of a forced `Tool` choice must be that tool; others may be any tool.
-    pub fn call_matcher(&self, first: bool) -> Matcher<'_> {
+    /// A matcher for a call's text after its opener, through `close`. The first call of a
+    /// forced `Tool` choice must be that tool; others may be any tool.
+    pub fn call_matcher(&self, first: bool, close: &'static str) -> Matcher<'_> {
         let root = if first {
             self.first_call
         } else {
             self.any_call
         };
-        Matcher::new(&self.schema, root, self.syntax.close.as_bytes())
+        Matcher::new(&self.schema, root, close.as_bytes())
     }
 
     /// Parses a call's JSON (the text between the tags) and checks its arguments against

@@ -1,9 +1,9 @@
 //! [`ToolStream`]: the output of a request with tools, token by token.
 //!
 //! Three states:
-//! - **free text**: tokens are detokenized, scanned for the opening tag ([`TagScanner`]),
-//!   checked for stop sequences and sent as text. A token that would complete the tag is
-//!   allowed only if what follows the tag in it can start a call.
+//! - **free text**: tokens are detokenized, scanned for a call opener ([`TagScanner`]),
+//!   checked for stop sequences and sent as text. A token that would complete an opener is
+//!   allowed only if what follows it can start a call.
 //! - **in a call**: every token must be accepted by the call's [`Matcher`] (the filter
 //!   masks the others, end-of-generation included). Its bytes are collected; when the
 //!   closing tag completes, the call is parsed, validated and sent as a tool call.
@@ -29,8 +29,10 @@ enum State<'a> {
     Free,
     Call {
         matcher: Matcher<'a>,
-        /// The call's text after the opening tag, so far.
+        /// The call's text after its opener, so far.
         text: Vec<u8>,
+        /// What closes it.
+        close: &'static str,
     },
     AfterCall,
 }
@@ -45,8 +47,6 @@ pub struct ToolStream<'a> {
     stops: StopMatcher,
     scanner: TagScanner,
     state: State<'a>,
-    /// A new call's matcher, for checking tokens that complete the opening tag.
-    fresh: Matcher<'a>,
     calls: usize,
     recent: Vec<u32>,
 }
@@ -65,7 +65,8 @@ impl<'a> ToolStream<'a> {
         let state = match plan.forced() {
             None => State::Free,
             Some(forced) => {
-                let mut matcher = plan.call_matcher(true);
+                let close = plan.syntax().close;
+                let mut matcher = plan.call_matcher(true, close);
                 if matcher.feed(forced.as_bytes()) != Feed::Accepted {
                     return Err(EngineError::ToolCall(format!(
                         "the forced call start {forced:?} does not fit the call grammar"
@@ -74,6 +75,7 @@ impl<'a> ToolStream<'a> {
                 State::Call {
                     matcher,
                     text: forced.as_bytes().to_vec(),
+                    close,
                 }
             }
         };
@@ -84,9 +86,8 @@ impl<'a> ToolStream<'a> {
             detok,
             decoder: IncrementalDecoder::new(detok, prompt)?,
             stops: StopMatcher::new(stop_sequences),
-            scanner: TagScanner::new(plan.syntax().open),
+            scanner: TagScanner::new(plan.syntax()),
             state,
-            fresh: plan.call_matcher(false),
             calls: 0,
             recent: prompt[prompt.len().saturating_sub(RECENT_IDS)..].to_vec(),
         })
@@ -98,7 +99,7 @@ impl<'a> ToolStream<'a> {
             self.recent.remove(0);
         }
         self.recent.push(token);
-        if let State::Call { matcher, text } = &mut self.state {
+        if let State::Call { matcher, text, .. } = &mut self.state {
             let bytes = self.table.bytes(token);
             return match matcher.feed(bytes) {
                 Feed::Rejected => Err(EngineError::ToolCall(format!(
@@ -171,7 +172,7 @@ impl<'a> ToolStream<'a> {
                 }
             }
         }
-        let Some(after) = scanned.opened else {
+        let Some(opened) = scanned.opened else {
             return Ok(Flow::Continue);
         };
         // Text held back for stop sequences comes before the call: release it.
@@ -180,39 +181,39 @@ impl<'a> ToolStream<'a> {
                 return Ok(Flow::Cancelled);
             }
         }
-        let mut matcher = self.plan.call_matcher(false);
-        let bytes = after.as_bytes();
-        match matcher.feed(bytes) {
-            Feed::Rejected => Err(EngineError::ToolCall(format!(
-                "{after:?} cannot start a tool call"
-            ))),
-            Feed::Accepted => {
-                self.state = State::Call {
-                    matcher,
-                    text: bytes.to_vec(),
-                };
-                Ok(Flow::Continue)
+        let mut matcher = self.plan.call_matcher(false, opened.close);
+        let rest = opened.rest.as_str();
+        let feed = matcher.feed(rest.as_bytes());
+        let taken = match feed {
+            Feed::Rejected => {
+                return Err(EngineError::ToolCall(format!(
+                    "{rest:?} cannot start a tool call"
+                )))
             }
-            Feed::Done(n) => {
-                self.state = State::Call {
-                    matcher,
-                    text: bytes[..n].to_vec(),
-                };
-                self.end_call(&after[n..], sink)
-            }
+            Feed::Accepted => rest.len(),
+            Feed::Done(n) => n,
+        };
+        self.state = State::Call {
+            matcher,
+            text: rest.as_bytes()[..taken].to_vec(),
+            close: opened.close,
+        };
+        match feed {
+            Feed::Done(n) => self.end_call(rest.get(n..).unwrap_or_default(), sink),
+            _ => Ok(Flow::Continue),
         }
     }
 
     /// The closing tag was written: parse, validate and send the call, then read `rest` (what
     /// followed the tag in the same token) as text after a call.
     fn end_call(&mut self, rest: &str, sink: &mut dyn Sink) -> Result<Flow> {
-        let State::Call { text, .. } = std::mem::replace(&mut self.state, State::AfterCall) else {
+        let State::Call { text, close, .. } = std::mem::replace(&mut self.state, State::AfterCall)
+        else {
             return Err(EngineError::ToolCall("no call to end".into()));
         };
-        let close = self.plan.syntax().close.len();
         let body = text
             .len()
-            .checked_sub(close)
+            .checked_sub(close.len())
             .and_then(|end| std::str::from_utf8(&text[..end]).ok())
             .ok_or_else(|| EngineError::ToolCall("the call text is not UTF-8".into()))?;
         let (name, input_json) = self.plan.finish_call(body).map_err(EngineError::ToolCall)?;
@@ -221,7 +222,7 @@ impl<'a> ToolStream<'a> {
             return Ok(Flow::Cancelled);
         }
         self.decoder = IncrementalDecoder::new(self.detok, &self.recent)?;
-        self.scanner = TagScanner::new(self.plan.syntax().open);
+        self.scanner = TagScanner::new(self.plan.syntax());
         if rest.is_empty() {
             Ok(Flow::Continue)
         } else {
@@ -236,17 +237,18 @@ impl TokenFilter for ToolStream<'_> {
         if let State::Call { matcher, .. } = &self.state {
             return !self.eog_ids.contains(&id) && matcher.accepts(bytes);
         }
-        let open = self.plan.syntax().open.as_bytes();
-        let held = self.scanner.held_tag_prefix().as_bytes();
-        if held.is_empty() && !open.first().is_some_and(|c| bytes.contains(c)) {
+        // A token that opens a call must be followed (in itself) by a possible call start.
+        let text = String::from_utf8_lossy(bytes);
+        if !self.scanner.may_open(&text) {
             return true;
         }
-        let joined = [held, bytes].concat();
-        let Some(at) = joined.windows(open.len()).position(|w| w == open) else {
+        let mut probe = self.scanner.clone();
+        let Some(opened) = probe.push(&text).opened else {
             return true;
         };
-        let after = &joined[at + open.len()..];
-        after.is_empty() || (after.is_ascii() && self.fresh.accepts(after))
+        let rest = opened.rest.as_bytes();
+        rest.is_empty()
+            || (rest.is_ascii() && self.plan.call_matcher(false, opened.close).accepts(rest))
     }
 
     fn allowed(&self, vocab: usize) -> Vec<u32> {

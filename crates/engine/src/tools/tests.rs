@@ -10,30 +10,62 @@ use crate::stream::Detokenizer;
 
 #[test]
 fn the_scanner_finds_tags_split_across_chunks() {
-    let mut s = TagScanner::new("<tool_call>");
+    let mut s = TagScanner::new(HERMES);
     assert_eq!(s.push("Sure, let me check.").text, "Sure, let me check.");
-    let a = s.push("\n<tool");
-    assert_eq!((a.text.as_str(), a.opened.as_deref()), ("", None));
-    assert_eq!(s.held_tag_prefix(), "<tool");
-    let b = s.push("_ca");
-    assert_eq!((b.text.as_str(), b.opened.as_deref()), ("", None));
+    assert_eq!(s.push("\n<tool"), Scanned::default());
+    assert_eq!(s.push("_ca"), Scanned::default());
     let c = s.push("ll>\n{\"na");
     assert_eq!(c.text, ""); // the newline before the tag is dropped
-    assert_eq!(c.opened.as_deref(), Some("\n{\"na"));
+    assert_eq!(c.opened, Some(opened("\n{\"na", "</tool_call>")));
 }
 
 #[test]
 fn the_scanner_releases_what_cannot_be_a_tag() {
-    let mut s = TagScanner::new("<tool_call>");
+    let mut s = TagScanner::new(HERMES);
     assert_eq!(s.push("a <to").text, "a");
     assert_eq!(s.push("ast> b ").text, " <toast> b");
     assert_eq!(s.push("c").text, " c");
     assert_eq!(s.push("x<").text, "x");
     assert_eq!(s.finish(), "<");
-    let mut s = TagScanner::new("<tool_call>");
+    let mut s = TagScanner::new(HERMES);
     let both = s.push("text<tool_call>{}");
     assert_eq!(both.text, "text");
-    assert_eq!(both.opened.as_deref(), Some("{}"));
+    assert_eq!(both.opened, Some(opened("{}", "</tool_call>")));
+}
+
+fn opened(rest: &str, close: &'static str) -> Opened {
+    Opened {
+        rest: rest.into(),
+        close,
+    }
+}
+
+#[test]
+fn fenced_calls_open_only_at_the_start_and_before_a_call_object() {
+    let mut s = TagScanner::new(HERMES);
+    for chunk in ["\n", "``", "`json", "\n", "{", "\n  \"na"] {
+        assert_eq!(s.push(chunk), Scanned::default(), "{chunk:?}");
+    }
+    assert_eq!(
+        s.push("me\": \"f\""),
+        Scanned {
+            text: String::new(),
+            opened: Some(opened("\n{\n  \"name\": \"f\"", "```")),
+        }
+    );
+    // A fenced answer that is not a call is text, released as soon as that is clear.
+    let mut s = TagScanner::new(HERMES);
+    assert_eq!(s.push("```json\n{\"").text, "");
+    assert_eq!(s.push("x\": 1}").text, "```json\n{\"x\": 1}");
+    let mut s = TagScanner::new(HERMES);
+    assert_eq!(s.push("```py").text, "```py");
+    // After text, a fence is just text.
+    let mut s = TagScanner::new(HERMES);
+    assert_eq!(s.push("Here:").text, "Here:");
+    assert_eq!(
+        s.push(" ```json\n{\"name\": 1}").text,
+        " ```json\n{\"name\": 1}"
+    );
 }
 
 #[test]
@@ -380,4 +412,24 @@ fn the_filter_masks_what_would_break_a_call() {
     assert!(stream.allows(0) && stream.allows(vocab.id("hello")));
     assert!(!stream.allows(vocab.id("<tool_call>}")));
     assert!(stream.allows(vocab.id("<tool_call>\n{\"")));
+}
+
+#[test]
+fn fenced_calls_are_calls_and_fenced_code_is_text() {
+    let script = [
+        "```",
+        "json\n",
+        "{\n  \"name\": \"get_weather\",\n  \"arguments\": {\"city\": \"Paris\"}\n}",
+        "\n```",
+        EOG,
+    ];
+    let (events, reason) = run(&plan(ToolChoice::Auto), &script, &[]);
+    assert_eq!(
+        (events, reason),
+        (vec![CALL.to_string()], StopReason::ToolUse)
+    );
+    let script = ["```", "json\n{\"", "x\": 1}\n```", EOG];
+    let (events, reason) = run(&plan(ToolChoice::Auto), &script, &[]);
+    assert_eq!(events, vec!["text ```json\n{\"x\": 1}\n```"]);
+    assert_eq!(reason, StopReason::EndTurn);
 }
