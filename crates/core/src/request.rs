@@ -215,8 +215,13 @@ pub struct Usage {
     pub output_tokens: u32,
 }
 
-/// What the engine reports while generating, in this order:
-/// one `Started`, any number of `Text`, one `Finished`.
+/// What the engine reports while generating, in this order: one `Started`, then any number
+/// of `Text` and (requests with tools only) `ToolCall` events, then one `Finished`.
+///
+/// `Text` only comes before the first `ToolCall` (whatever the model writes after its calls
+/// is dropped), and a turn with at least one `ToolCall` finishes with [`StopReason::ToolUse`].
+/// Each `ToolCall` is complete: its arguments parse as JSON and are valid for the tool's
+/// input schema (the engine constrains decoding inside calls).
 #[derive(Debug, Clone, PartialEq)]
 pub enum GenerationEvent {
     /// The prompt was tokenized and accepted.
@@ -228,9 +233,9 @@ pub enum GenerationEvent {
     Text(String),
     /// A tool call parsed from the model output (tool-capable requests only).
     ToolCall {
-        /// Tool name.
+        /// Tool name (one of the request's tools).
         name: String,
-        /// Arguments as JSON text.
+        /// Arguments as compact JSON text (an object for object schemas).
         input_json: String,
     },
     /// The end.
