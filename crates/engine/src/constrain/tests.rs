@@ -221,6 +221,10 @@ fn the_trailer_ends_the_match_and_whitespace_is_capped() {
     assert!(!m.accepts(&[b' '; 17]));
     assert!(m.accepts(b" \n    {\n  \"k\": [\n    1\n  ]\n}"));
     assert!(!m.accepts(b"{\n\n"));
+    // After the value, only a line break may come before the trailer.
+    assert!(m.accepts(b"{}\n</tool_call>"));
+    assert!(m.accepts(b"{}\r\n</tool_call>"));
+    assert!(!m.accepts(b"{}   "));
     assert!(m.accepts(b"{\"k\": \"                                             \"}"));
     let firsts = m.next_bytes();
     let allowed: Vec<u8> = (0u8..=255).filter(|&b| firsts[b as usize]).collect();

@@ -5,8 +5,9 @@
 //!   checked for stop sequences and sent as text. A token that would complete an opener is
 //!   allowed only if what follows it can start a call.
 //! - **in a call**: every token must be accepted by the call's [`Matcher`] (the filter
-//!   masks the others, end-of-generation included). Its bytes are collected; when the
-//!   closing tag completes, the call is parsed, validated and sent as a tool call.
+//!   masks the others; end of generation only once the call object is complete, which then
+//!   stands for the closing tag, as models often stop there). Its bytes are collected; when
+//!   the closing tag completes, the call is parsed, validated and sent as a tool call.
 //! - **after a call**: only another call may follow. Whitespace waits; an opening tag starts
 //!   the next call; end of generation, or any other text, ends the turn with `ToolUse`
 //!   (that text is dropped).
@@ -113,7 +114,7 @@ impl<'a> ToolStream<'a> {
                 Feed::Done(n) => {
                     text.extend_from_slice(&bytes[..n]);
                     let rest = String::from_utf8_lossy(&bytes[n..]).into_owned();
-                    self.end_call(&rest, sink)
+                    self.end_call(true, &rest, sink)
                 }
             };
         }
@@ -139,6 +140,13 @@ impl<'a> ToolStream<'a> {
                 Ok(Flow::Stop(reason))
             }
             State::AfterCall => Ok(Flow::Stop(StopReason::ToolUse)),
+            State::Call { ref matcher, .. } if matcher.can_end() => {
+                // The call object is complete; the closing tag is optional at the end.
+                match self.end_call(false, "", sink)? {
+                    Flow::Cancelled => Ok(Flow::Cancelled),
+                    _ => Ok(Flow::Stop(StopReason::ToolUse)),
+                }
+            }
             State::Call { .. } => {
                 tracing::debug!(calls = self.calls, "generation ended inside a tool call");
                 Ok(Flow::Stop(if self.calls > 0 {
@@ -199,21 +207,27 @@ impl<'a> ToolStream<'a> {
             close: opened.close,
         };
         match feed {
-            Feed::Done(n) => self.end_call(rest.get(n..).unwrap_or_default(), sink),
+            Feed::Done(n) => self.end_call(true, rest.get(n..).unwrap_or_default(), sink),
             _ => Ok(Flow::Continue),
         }
     }
 
-    /// The closing tag was written: parse, validate and send the call, then read `rest` (what
-    /// followed the tag in the same token) as text after a call.
-    fn end_call(&mut self, rest: &str, sink: &mut dyn Sink) -> Result<Flow> {
+    /// The call is over (`closed`: its closing tag was written; else its object is complete
+    /// and generation ended): parse, validate and send it, then read `rest` (what followed
+    /// the tag in the same token) as text after a call.
+    fn end_call(&mut self, closed: bool, rest: &str, sink: &mut dyn Sink) -> Result<Flow> {
         let State::Call { text, close, .. } = std::mem::replace(&mut self.state, State::AfterCall)
         else {
             return Err(EngineError::ToolCall("no call to end".into()));
         };
-        let body = text
-            .len()
-            .checked_sub(close.len())
+        // Without the closing tag, the object ends at the last `}` (only whitespace and part
+        // of the tag may follow it, and no closer contains `}`).
+        let end = if closed {
+            text.len().checked_sub(close.len())
+        } else {
+            text.iter().rposition(|&b| b == b'}').map(|i| i + 1)
+        };
+        let body = end
             .and_then(|end| std::str::from_utf8(&text[..end]).ok())
             .ok_or_else(|| EngineError::ToolCall("the call text is not UTF-8".into()))?;
         let (name, input_json) = self.plan.finish_call(body).map_err(EngineError::ToolCall)?;
@@ -235,7 +249,12 @@ impl TokenFilter for ToolStream<'_> {
     fn allows(&self, id: u32) -> bool {
         let bytes = self.table.bytes(id);
         if let State::Call { matcher, .. } = &self.state {
-            return !self.eog_ids.contains(&id) && matcher.accepts(bytes);
+            // End of generation may close a complete call object.
+            return if self.eog_ids.contains(&id) {
+                matcher.can_end()
+            } else {
+                matcher.accepts(bytes)
+            };
         }
         // A token that opens a call must be followed (in itself) by a possible call start.
         let text = String::from_utf8_lossy(bytes);
@@ -256,6 +275,9 @@ impl TokenFilter for ToolStream<'_> {
             return (0..vocab as u32).filter(|&id| self.allows(id)).collect();
         };
         let mut out = Vec::new();
+        if matcher.can_end() {
+            out.extend(self.eog_ids.iter().filter(|&&id| (id as usize) < vocab));
+        }
         for (b, ok) in matcher.next_bytes().iter().enumerate() {
             if !ok {
                 continue;

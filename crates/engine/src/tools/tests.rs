@@ -343,6 +343,20 @@ fn forced_calls_start_inside_the_call() {
     ];
     let (events, _) = run(&plan(ToolChoice::Any), &script, &[]);
     assert_eq!(events, vec!["call get_time {}"]);
+    // The end of generation right after the object stands for the closing tag; so does the
+    // budget running out there.
+    let script = [" {\"city\": \"Paris\"}}", EOG];
+    let (events, reason) = run(&plan(ToolChoice::Tool("get_weather".into())), &script, &[]);
+    assert_eq!(
+        (events, reason),
+        (vec![CALL.to_string()], StopReason::ToolUse)
+    );
+    let script = [" {\"city\": \"Paris\"}}", "\n</tool"];
+    let (events, reason) = run(&plan(ToolChoice::Tool("get_weather".into())), &script, &[]);
+    assert_eq!(
+        (events, reason),
+        (vec![CALL.to_string()], StopReason::ToolUse)
+    );
     // The budget ends inside the call: no call, MaxTokens.
     let (events, reason) = run(&plan(ToolChoice::Any), &["{\"name\": \"get_"], &[]);
     assert_eq!((events, reason), (vec![], StopReason::MaxTokens));
@@ -405,7 +419,8 @@ fn the_filter_masks_what_would_break_a_call() {
         .unwrap();
     assert_eq!(allowed(&stream), vec!["}", "}}"]);
     stream.push(vocab.id("}}"), &mut sink).unwrap();
-    assert_eq!(allowed(&stream), vec!["</tool_call>"]);
+    // The object is complete: the closing tag, or the end of generation standing for it.
+    assert_eq!(allowed(&stream), vec!["", "</tool_call>"]);
     stream.push(vocab.id("</tool_call>"), &mut sink).unwrap();
     assert_eq!(sink.0, vec![CALL]);
     // After the call: anything may come; a tag must be followed by a possible call.

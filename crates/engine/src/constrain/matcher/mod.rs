@@ -26,6 +26,9 @@ pub const MAX_STACKS: usize = 256;
 /// Whitespace bytes allowed in a row between JSON tokens (of which at most one line break:
 /// enough for pretty-printed JSON, not for a model stuck on blank lines).
 pub const MAX_WHITESPACE: u8 = 16;
+/// Whitespace bytes allowed after the value (a line break before the trailer; a model that
+/// does not want to write the trailer must not pad with spaces instead).
+pub const MAX_TRAILING_WHITESPACE: u8 = 2;
 /// Objects and arrays nested at most this deep.
 pub const MAX_DEPTH: usize = 32;
 /// Longest key not declared by the schema, in bytes.
@@ -107,7 +110,8 @@ impl<'a> Matcher<'a> {
         self.done
     }
 
-    /// Whether the value is complete here (a trailer-less matcher may stop).
+    /// Whether the value is complete here (what is left is at most whitespace and the
+    /// trailer).
     pub fn can_end(&self) -> bool {
         let cx = self.ctx();
         self.done || self.stacks.iter().any(|s| s.can_end(cx))

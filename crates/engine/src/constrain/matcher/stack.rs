@@ -1,7 +1,7 @@
 //! One parse of the matcher: its stack of frames and the byte step that drives it.
 
 use super::values::{can_add_key, narrow};
-use super::MAX_WHITESPACE;
+use super::{MAX_TRAILING_WHITESPACE, MAX_WHITESPACE};
 use crate::constrain::lex::{self, Esc, Lex, NumState};
 use crate::constrain::schema::{NodeId, Schema};
 
@@ -293,7 +293,7 @@ impl Stack {
                     mut esc,
                 } => return self.key_byte(cx, (lo, hi, pos, free), &mut esc, b),
                 Frame::End { pos } => {
-                    if pos == 0 && ws {
+                    if pos == 0 && ws && self.ws < MAX_TRAILING_WHITESPACE {
                         return self.whitespace(b);
                     }
                     if cx.trailer.get(pos as usize) != Some(&b) {
