@@ -19,7 +19,7 @@
 //! request's temperature, top-k and top-p; greedy decoding takes the most likely allowed
 //! token, still bit-identical across runs.
 
-pub mod lex;
+mod lex;
 pub mod matcher;
 pub mod schema;
 pub mod validate;
