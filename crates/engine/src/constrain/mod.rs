@@ -5,7 +5,7 @@
 //!   listed there; anything else falls back to "any JSON value");
 //! - [`Matcher`]: a byte-level pushdown automaton that accepts exactly the prefixes of a JSON
 //!   value valid for a schema node, followed by a trailer such as `</tool_call>`;
-//! - [`validate`]: the final check of parsed arguments against the same graph;
+//! - [`validate()`]: the final check of parsed arguments against the same graph;
 //! - [`TokenTable`]: every token's bytes, computed once per loaded model;
 //! - [`select`]: picks the next token under a [`TokenFilter`], cheaply: the sampler's own
 //!   choice is tested first (almost always allowed), then the [`TOP_CANDIDATES`] most likely

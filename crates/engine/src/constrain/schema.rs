@@ -1,5 +1,5 @@
 //! JSON schemas compiled into the small node graph the [`Matcher`](super::Matcher) walks and
-//! [`validate`](super::validate) checks.
+//! [`validate`](fn@super::validate) checks.
 //!
 //! Supported (enforced while decoding and checked by the validator): `type` (one or a list),
 //! `enum`, `const`, `properties`, `required`, `additionalProperties`, `items`,

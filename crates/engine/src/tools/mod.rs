@@ -12,7 +12,7 @@
 //!
 //! While generating, [`ToolStream`] (in `stream.rs`) scans the text for the opening tag
 //! ([`TagScanner`]); from there to the closing tag every token is checked by a
-//! [`Matcher`](crate::constrain::Matcher) over the envelopes, so the call always parses and
+//! `constrain::Matcher` over the envelopes, so the call always parses and
 //! validates; [`ToolPlan::finish_call`] still parses and validates it as a last check.
 //!
 //! Another model family's syntax is a new [`ToolSyntax`] constant chosen in
