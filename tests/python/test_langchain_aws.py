@@ -1,5 +1,5 @@
 """langchain-aws: `ChatBedrockConverse` (Converse / ConverseStream, tools) and `ChatBedrock`
-(InvokeModel / InvokeModelWithResponseStream with the provider's own body)."""
+(InvokeModel / InvokeModelWithResponseStream with the provider's own body, Anthropic tools)."""
 
 from __future__ import annotations
 
@@ -130,3 +130,17 @@ def test_chat_bedrock_stream_equals_invoke(server, model):
     chunks = list(llm.stream(PROMPT))
     assert sum(1 for c in chunks if text_of(c)) >= 2, "text must arrive in several chunks"
     assert "".join(text_of(c) for c in chunks).strip() == text_of(invoked).strip()
+    merged = chunks[0]
+    for c in chunks[1:]:
+        merged = merged + c
+    # LangChain reads streamed usage from Bedrock's amazon-bedrock-invocationMetrics.
+    assert merged.usage_metadata["input_tokens"] == invoked.usage_metadata["input_tokens"]
+    assert merged.usage_metadata["output_tokens"] == invoked.usage_metadata["output_tokens"]
+
+
+def test_chat_bedrock_anthropic_bind_tools(server):
+    llm = invoke_model(server, HAIKU).bind_tools([get_weather], tool_choice="get_weather")
+    call = llm.invoke([HumanMessage("What is the weather in Paris right now?")])
+    assert len(call.tool_calls) == 1
+    assert call.tool_calls[0]["name"] == "get_weather" and call.tool_calls[0]["id"]
+    assert isinstance(call.tool_calls[0]["args"].get("city"), str)
