@@ -27,13 +27,30 @@ fn unsupported(message: impl Into<String>) -> DialectError {
 }
 
 /// Checks `anthropic_version`: required (`anthropic_version: Field required`, observed on newer
-/// Claude models) and exactly [`ANTHROPIC_VERSION`] (`Invalid API version: <value>`, observed).
+/// Claude models) and a version string (`Invalid API version: <value>`, observed for a model id
+/// in its place). Besides [`ANTHROPIC_VERSION`], dated versions (`2023-06-01`, `2026-10-21`)
+/// are accepted: the Anthropic SDK's Bedrock client sends its own API version there and works
+/// against real Bedrock (which versions Bedrock accepts beyond its own is unconfirmed).
 pub(super) fn check_version(object: &Map<String, Value>) -> Result<()> {
     match object.get("anthropic_version").and_then(Value::as_str) {
         None => Err(invalid("anthropic_version: Field required")),
-        Some(ANTHROPIC_VERSION) => Ok(()),
+        Some(version) if is_version(version) => Ok(()),
         Some(other) => Err(invalid(format!("Invalid API version: {other}"))),
     }
+}
+
+/// `bedrock-2023-05-31`, or a date `YYYY-MM-DD` with an optional `bedrock-` prefix.
+fn is_version(version: &str) -> bool {
+    if version == ANTHROPIC_VERSION {
+        return true;
+    }
+    let date = version.strip_prefix("bedrock-").unwrap_or(version);
+    let bytes = date.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 /// A number member already type-checked by the schema.

@@ -450,3 +450,27 @@ fn encode_follows_the_echoed_format() {
         json!({"type": "completion", "completion": " Sure.", "stop_reason": "stop_sequence", "stop": "END"})
     );
 }
+
+#[test]
+fn dated_api_versions_are_accepted() {
+    let body = |v: &str| {
+        format!(
+            r#"{{"anthropic_version":"{v}","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}]}}"#
+        )
+    };
+    for ok in ["bedrock-2023-05-31", "2023-06-01", "2026-10-21"] {
+        assert!(
+            Anthropic.decode(body(ok).as_bytes(), &TRAITS).is_ok(),
+            "{ok}"
+        );
+    }
+    for bad in ["2023-6-1", "latest", "bedrock-2023-05-3x"] {
+        assert_eq!(
+            Anthropic
+                .decode(body(bad).as_bytes(), &TRAITS)
+                .unwrap_err()
+                .to_string(),
+            format!("Invalid API version: {bad}")
+        );
+    }
+}
