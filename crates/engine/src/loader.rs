@@ -12,7 +12,7 @@ use std::io::BufReader;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use bedrock_local_core::{ModelFiles, Prompt};
+use bedrock_local_core::{ChatMessage, ContentPart, ModelFiles, Prompt, Role};
 use candle_core::quantized::gguf_file::Content;
 
 use crate::arch::{self, CausalLm, LoadOptions};
@@ -112,8 +112,24 @@ impl LoadedModel {
                     ToolSyntax::for_model(&self.architecture),
                     tools,
                     tool_choice,
-                )?;
-                let mut text = template.render(system.as_deref(), messages, tools, true)?;
+                )?
+                .map(|plan| plan.answering_results(answers_tool_results(messages)));
+                // A trailing assistant message is a prefill (Converse, Claude Messages): the
+                // answer continues it. Render the turns before it with the generation prompt
+                // open, then append its text, so the template cannot close it.
+                let (turns, prefill) = split_prefill(messages);
+                let hinted;
+                let turns = if plan
+                    .as_ref()
+                    .is_some_and(|p| p.is_answering_results() && p.forced().is_none())
+                {
+                    hinted = with_answer_hint(turns);
+                    hinted.as_slice()
+                } else {
+                    turns
+                };
+                let mut text = template.render(system.as_deref(), turns, tools, true)?;
+                text.push_str(&prefill);
                 if let Some(suffix) = plan.as_ref().and_then(ToolPlan::prompt_suffix) {
                     text.push_str(&suffix);
                 }
@@ -145,4 +161,48 @@ impl LoadedModel {
             table
         })
     }
+}
+
+/// Splits a trailing text-only assistant message off the turns: `(turns before it, its text)`.
+/// Anything else (no trailing assistant message, or one holding tool calls) is no prefill.
+fn split_prefill(messages: &[ChatMessage]) -> (&[ChatMessage], String) {
+    match messages.split_last() {
+        Some((last, before))
+            if last.role == Role::Assistant
+                && last
+                    .content
+                    .iter()
+                    .all(|part| matches!(part, ContentPart::Text(_))) =>
+        {
+            (before, last.joined_text())
+        }
+        _ => (messages, String::new()),
+    }
+}
+
+/// The user line added after tool results when the model is free to answer (tool choice
+/// `Auto`). Small models (Qwen2.5 0.5B) otherwise repeat the call they already made as JSON
+/// instead of answering; with this line they answer from the result, and can still call
+/// another tool. It is part of the rendered prompt, so CountTokens counts it.
+pub const ANSWER_HINT: &str = "Use the tool results above to answer the question in plain words.";
+
+/// `turns` with [`ANSWER_HINT`] appended to the last (user) message, after its tool results:
+/// templates render it as a user turn of its own after the tool responses.
+fn with_answer_hint(turns: &[ChatMessage]) -> Vec<ChatMessage> {
+    let mut out = turns.to_vec();
+    if let Some(last) = out.last_mut() {
+        last.content.push(ContentPart::Text(ANSWER_HINT.to_owned()));
+    }
+    out
+}
+
+/// Whether the turn to generate answers tool results: the last message is the user's and
+/// carries at least one.
+fn answers_tool_results(messages: &[ChatMessage]) -> bool {
+    messages.last().is_some_and(|m| {
+        m.role == Role::User
+            && m.content
+                .iter()
+                .any(|part| matches!(part, ContentPart::ToolResult { .. }))
+    })
 }

@@ -86,3 +86,75 @@ fn empty_raw_prompts_are_refused_when_nothing_is_left() {
         1
     );
 }
+
+#[test]
+fn a_trailing_assistant_message_is_continued_not_closed() {
+    for arch in TinyArch::ALL {
+        let (_dir, model) = loaded(arch, None);
+        let Prompt::Chat {
+            system,
+            mut messages,
+            tools,
+            tool_choice,
+        } = chat()
+        else {
+            unreachable!()
+        };
+        let open = model.encode_prompt(&chat()).unwrap();
+        messages.push(ChatMessage::text(Role::Assistant, "Hello"));
+        let prefilled = model
+            .encode_prompt(&Prompt::Chat {
+                system,
+                messages,
+                tools,
+                tool_choice,
+            })
+            .unwrap();
+        // The open generation prompt, then the prefill's tokens: nothing closes the turn.
+        assert_eq!(&prefilled[..open.len()], &open[..], "{arch:?}");
+        let tail = model.tokenizer.decode(&prefilled[open.len()..]).unwrap();
+        assert_eq!(tail, "Hello", "{arch:?}");
+    }
+}
+
+#[test]
+fn a_turn_answering_tool_results_asks_for_an_answer_unless_a_call_is_forced() {
+    use bedrock_local_core::{ContentPart, ToolSpec};
+    use bedrock_local_engine::loader::ANSWER_HINT;
+    let (_dir, model) = loaded(TinyArch::Qwen2, None);
+    let prompt = |tool_choice: ToolChoice| Prompt::Chat {
+        system: None,
+        messages: vec![
+            ChatMessage::text(Role::User, "Weather in Paris?"),
+            ChatMessage {
+                role: Role::Assistant,
+                content: vec![ContentPart::ToolUse {
+                    id: "t1".into(),
+                    name: "get_weather".into(),
+                    input_json: r#"{"city":"Paris"}"#.into(),
+                }],
+            },
+            ChatMessage {
+                role: Role::User,
+                content: vec![ContentPart::ToolResult {
+                    id: "t1".into(),
+                    content: "18C".into(),
+                    is_error: false,
+                }],
+            },
+        ],
+        tools: vec![ToolSpec {
+            name: "get_weather".into(),
+            description: None,
+            input_schema_json: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#
+                .into(),
+        }],
+        tool_choice,
+    };
+    let text = |p: &Prompt| {
+        let ids = model.encode_prompt(p).unwrap();
+        model.tokenizer.decode(&ids).unwrap()
+    };
+    assert!(text(&prompt(ToolChoice::Auto)).contains(ANSWER_HINT));
+    assert!(!text(&prompt(ToolChoice::Any)).contains(ANSWER_HINT));
+}

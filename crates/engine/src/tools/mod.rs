@@ -52,14 +52,15 @@ pub struct ToolSyntax {
 
 /// Hermes / Qwen 2.5: `<tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>`. Small
 /// Qwen models (the 0.5B Coder among them) often write the same object in a fenced
-/// ```` ```json ```` block instead; that counts as a call too (llama.cpp's Hermes parser
-/// accepts it as well).
+/// ```` ```json ```` block, or bare, instead; at the start of a turn those count as calls too
+/// (llama.cpp's Hermes parser accepts the fenced form as well). The empty opener is the bare
+/// object: it ends with the object.
 pub const HERMES: ToolSyntax = ToolSyntax {
     open: "<tool_call>",
     close: "</tool_call>",
     after_open: "\n",
     arguments_key: "arguments",
-    alternates: &[("```json", "```"), ("```", "```")],
+    alternates: &[("```json", "```"), ("```", "```"), ("", "")],
 };
 
 impl ToolSyntax {
@@ -90,6 +91,8 @@ pub struct ToolPlan {
     first_call: NodeId,
     /// The call text the prompt already ends with, after the opening tag (forced calls).
     forced: Option<String>,
+    /// The turn answers tool results.
+    answering_results: bool,
 }
 
 impl ToolPlan {
@@ -164,6 +167,7 @@ impl ToolPlan {
             any_call,
             first_call,
             forced,
+            answering_results: false,
         }))
     }
 
@@ -186,6 +190,21 @@ impl ToolPlan {
     /// forced.
     pub fn forced(&self) -> Option<&str> {
         self.forced.as_deref()
+    }
+
+    /// Marks the turn as the answer to tool results (the conversation's last message carries
+    /// them). Small models then tend to repeat the call they already made as bare or fenced
+    /// JSON instead of answering, so in such a turn only the syntax's own tag opens a call,
+    /// and the turn may not begin with `{`, `[`, `(` or a code fence. (The prompt of such a
+    /// turn also asks for an answer: see `loader::ANSWER_HINT`.)
+    pub fn answering_results(mut self, yes: bool) -> Self {
+        self.answering_results = yes;
+        self
+    }
+
+    /// Whether this turn answers tool results (see [`answering_results`](Self::answering_results)).
+    pub fn is_answering_results(&self) -> bool {
+        self.answering_results
     }
 
     /// A matcher for a call's text after its opener, through `close`. The first call of a

@@ -58,6 +58,23 @@ impl TagScanner {
         }
     }
 
+    /// A scanner for which only the syntax's own tag opens calls (no alternates).
+    pub fn tag_only(syntax: ToolSyntax) -> Self {
+        Self {
+            syntax: ToolSyntax {
+                alternates: &[],
+                ..syntax
+            },
+            pending: String::new(),
+            at_start: true,
+        }
+    }
+
+    /// True while nothing but whitespace has been seen since the start of the turn.
+    pub fn at_blank_start(&self) -> bool {
+        self.at_start && self.pending.trim().is_empty()
+    }
+
     /// Adds a chunk. Text after an opener is returned, not scanned: the caller decides what
     /// it is.
     pub fn push(&mut self, chunk: &str) -> Scanned {

@@ -87,7 +87,7 @@ impl<'a> ToolStream<'a> {
             detok,
             decoder: IncrementalDecoder::new(detok, prompt)?,
             stops: StopMatcher::new(stop_sequences),
-            scanner: TagScanner::new(plan.syntax()),
+            scanner: scanner_for(plan),
             state,
             calls: 0,
             recent: prompt[prompt.len().saturating_sub(RECENT_IDS)..].to_vec(),
@@ -100,7 +100,12 @@ impl<'a> ToolStream<'a> {
             self.recent.remove(0);
         }
         self.recent.push(token);
-        if let State::Call { matcher, text, .. } = &mut self.state {
+        if let State::Call {
+            matcher,
+            text,
+            close,
+        } = &mut self.state
+        {
             let bytes = self.table.bytes(token);
             return match matcher.feed(bytes) {
                 Feed::Rejected => Err(EngineError::ToolCall(format!(
@@ -109,6 +114,9 @@ impl<'a> ToolStream<'a> {
                 ))),
                 Feed::Accepted => {
                     text.extend_from_slice(bytes);
+                    if ends_with_object(matcher, close) {
+                        return self.end_call(true, "", sink);
+                    }
                     Ok(Flow::Continue)
                 }
                 Feed::Done(n) => {
@@ -208,6 +216,9 @@ impl<'a> ToolStream<'a> {
         };
         match feed {
             Feed::Done(n) => self.end_call(true, rest.get(n..).unwrap_or_default(), sink),
+            _ if matcher_of(&self.state).is_some_and(|m| ends_with_object(m, opened.close)) => {
+                self.end_call(true, "", sink)
+            }
             _ => Ok(Flow::Continue),
         }
     }
@@ -236,12 +247,34 @@ impl<'a> ToolStream<'a> {
             return Ok(Flow::Cancelled);
         }
         self.decoder = IncrementalDecoder::new(self.detok, &self.recent)?;
-        self.scanner = TagScanner::new(self.plan.syntax());
+        self.scanner = scanner_for(self.plan);
         if rest.is_empty() {
             Ok(Flow::Continue)
         } else {
             self.on_text(rest, sink)
         }
+    }
+}
+
+/// A call without a closer (a bare object) ends as soon as its object is complete.
+fn ends_with_object(matcher: &Matcher<'_>, close: &str) -> bool {
+    close.is_empty() && matcher.can_end()
+}
+
+/// The matcher of the call in progress (`None` outside calls).
+fn matcher_of<'s, 'a>(state: &'s State<'a>) -> Option<&'s Matcher<'a>> {
+    match state {
+        State::Call { matcher, .. } => Some(matcher),
+        _ => None,
+    }
+}
+
+/// The scanner of a turn: alternate openers count except when answering tool results.
+fn scanner_for(plan: &ToolPlan) -> TagScanner {
+    if plan.is_answering_results() {
+        TagScanner::tag_only(plan.syntax())
+    } else {
+        TagScanner::new(plan.syntax())
     }
 }
 
@@ -255,6 +288,19 @@ impl TokenFilter for ToolStream<'_> {
             } else {
                 matcher.accepts(bytes)
             };
+        }
+        // Answering tool results, the turn begins in prose (see `ToolPlan::answering_results`).
+        if self.plan.is_answering_results()
+            && self.calls == 0
+            && self.scanner.at_blank_start()
+            && !self.eog_ids.contains(&id)
+        {
+            if let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+                // JSON, brackets and fences are how the repeated call sneaks back in.
+                if matches!(first, b'{' | b'[' | b'(' | b'`') {
+                    return false;
+                }
+            }
         }
         // A token that opens a call must be followed (in itself) by a possible call start.
         let text = String::from_utf8_lossy(bytes);

@@ -448,3 +448,83 @@ fn fenced_calls_are_calls_and_fenced_code_is_text() {
     assert_eq!(events, vec!["text ```json\n{\"x\": 1}\n```"]);
     assert_eq!(reason, StopReason::EndTurn);
 }
+
+#[test]
+fn a_bare_call_object_at_the_start_of_the_turn_is_a_call() {
+    let script = [
+        "{\"name\": \"get_weather\", ",
+        "\"arguments\": {\"city\": \"Paris\"}}",
+        EOG,
+    ];
+    let (events, reason) = run(&plan(ToolChoice::Auto), &script, &[]);
+    assert_eq!(
+        (events, reason),
+        (vec![CALL.to_string()], StopReason::ToolUse)
+    );
+    // Followed by a newline and a second bare call.
+    let script = [
+        "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}",
+        "\n",
+        "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}",
+        EOG,
+    ];
+    let (events, _) = run(&plan(ToolChoice::Auto), &script, &[]);
+    assert_eq!(events, vec![CALL.to_string(), CALL.to_string()]);
+    // JSON that is no call object stays text; after text a call object is text too.
+    let (events, _) = run(&plan(ToolChoice::Auto), &["{\"x\": 1}", EOG], &[]);
+    assert_eq!(events, vec!["text {\"x\": 1}"]);
+    let script = ["Sure: ", "{\"name\": \"get_weather\"}", EOG];
+    let (events, _) = run(&plan(ToolChoice::Auto), &script, &[]);
+    assert_eq!(events, vec!["text Sure: {\"name\": \"get_weather\"}"]);
+}
+
+#[test]
+fn answering_tool_results_begins_in_prose() {
+    let p = plan(ToolChoice::Auto).answering_results(true);
+    let vocab = Pieces::new(&[
+        "{\"name\": \"",
+        "```json",
+        "  {",
+        "(",
+        "The",
+        " ",
+        "<tool_call>",
+        "18",
+        "Il",
+        "**",
+    ]);
+    let table = vocab.table();
+    let eog = [0u32];
+    let cx = ToolContext {
+        plan: &p,
+        table: &table,
+    };
+    let mut stream = ToolStream::new(cx, &vocab, &[], &[], &eog).unwrap();
+    let mut sink = Events::default();
+    for refused in ["{\"name\": \"", "```json", "  {", "("] {
+        assert!(!stream.allows(vocab.id(refused)), "{refused:?}");
+    }
+    for allowed in ["The", " ", "<tool_call>", "18", "Il", "**"] {
+        assert!(stream.allows(vocab.id(allowed)), "{allowed:?}");
+    }
+    assert!(stream.allows(0));
+    // Whitespace keeps the start blank; prose ends the rule.
+    stream.push(vocab.id(" "), &mut sink).unwrap();
+    assert!(!stream.allows(vocab.id("{\"name\": \"")));
+    stream.push(vocab.id("The"), &mut sink).unwrap();
+    assert!(stream.allows(vocab.id("  {")));
+    // The tag still opens a call in such a turn.
+    let (events, reason) = run(
+        &plan(ToolChoice::Auto).answering_results(true),
+        &[
+            "<tool_call>",
+            "\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>",
+            EOG,
+        ],
+        &[],
+    );
+    assert_eq!(
+        (events, reason),
+        (vec![CALL.to_string()], StopReason::ToolUse)
+    );
+}
