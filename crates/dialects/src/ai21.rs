@@ -295,12 +295,7 @@ impl InvokeDialect for Jamba {
                     .to_owned(),
             ));
         }
-        let number = |key: &str, default: f32| {
-            object
-                .get(key)
-                .and_then(Value::as_f64)
-                .map_or(default, |v| v as f32)
-        };
+        let number = |key: &str, default: f32| everit::number_or(&object, key, default);
         let max_tokens = object
             .get("max_tokens")
             .and_then(Value::as_u64)

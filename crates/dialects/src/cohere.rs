@@ -210,12 +210,7 @@ pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
 
 /// Sampling from Cohere's `temperature`, `p` and `k` (`k` 0 means off).
 pub(crate) fn sampling(object: &Map<String, Value>, temperature: f32, p: f32) -> SamplingParams {
-    let number = |key: &str, default: f32| {
-        object
-            .get(key)
-            .and_then(Value::as_f64)
-            .map_or(default, |v| v as f32)
-    };
+    let number = |key: &str, default: f32| everit::number_or(object, key, default);
     SamplingParams {
         temperature: number("temperature", temperature),
         top_p: Some(number("p", p)),
@@ -257,11 +252,7 @@ impl InvokeDialect for CohereChat {
         }
         Ok(Decoded {
             prompt,
-            max_tokens: object
-                .get("max_tokens")
-                .and_then(Value::as_u64)
-                .and_then(|v| u32::try_from(v).ok())
-                .unwrap_or(traits.default_max_tokens),
+            max_tokens: everit::count(&object, "max_tokens").unwrap_or(traits.default_max_tokens),
             sampling,
             stop_sequences: strings(object.get("stop_sequences")),
             echo: json!({

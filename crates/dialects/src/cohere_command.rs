@@ -114,11 +114,7 @@ impl InvokeDialect for CohereCommand {
                 tools: Vec::new(),
                 tool_choice: ToolChoice::Auto,
             },
-            max_tokens: object
-                .get("max_tokens")
-                .and_then(Value::as_u64)
-                .and_then(|v| u32::try_from(v).ok())
-                .unwrap_or(traits.default_max_tokens),
+            max_tokens: everit::count(&object, "max_tokens").unwrap_or(traits.default_max_tokens),
             sampling: sampling(&object, DEFAULT_TEMPERATURE, DEFAULT_P),
             stop_sequences: strings(object.get("stop_sequences")),
             echo: json!({

@@ -158,16 +158,8 @@ impl InvokeDialect for DeepSeek {
     fn decode(&self, body: &[u8], traits: &ModelTraits) -> Result<Decoded> {
         let object = everit::validate(body, &SCHEMA)?;
         let prompt = object.get("prompt").and_then(Value::as_str).unwrap_or("");
-        let number = |key: &str, default: f32| {
-            object
-                .get(key)
-                .and_then(Value::as_f64)
-                .map_or(default, |v| v as f32)
-        };
-        let max_tokens = object
-            .get("max_tokens")
-            .and_then(Value::as_u64)
-            .and_then(|v| u32::try_from(v).ok())
+        let number = |key: &str, default: f32| everit::number_or(&object, key, default);
+        let max_tokens = everit::count(&object, "max_tokens")
             .unwrap_or_else(|| traits.default_max_tokens.clamp(1, MAX_TOKENS));
         let stop_sequences = object
             .get("stop")

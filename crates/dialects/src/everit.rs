@@ -255,3 +255,20 @@ pub(crate) fn malformed(detail: &str) -> DialectError {
         "Malformed input request: {detail}, please reformat your input and try again."
     ))
 }
+
+/// A number member (already type-checked by the schema) as `f32`; `default` when absent.
+pub(crate) fn number_or(object: &Map<String, Value>, key: &str, default: f32) -> f32 {
+    object
+        .get(key)
+        .and_then(Value::as_f64)
+        .map_or(default, |v| v as f32)
+}
+
+/// A non-negative integer member (already range-checked by the schema) as `u32`; `None` when
+/// absent or out of range.
+pub(crate) fn count(object: &Map<String, Value>, key: &str) -> Option<u32> {
+    object
+        .get(key)
+        .and_then(Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+}

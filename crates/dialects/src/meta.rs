@@ -96,17 +96,8 @@ impl InvokeDialect for Meta {
     fn decode(&self, body: &[u8], _traits: &ModelTraits) -> Result<Decoded> {
         let object = everit::validate(body, &SCHEMA)?;
         let prompt = object.get("prompt").and_then(Value::as_str).unwrap_or("");
-        let number = |key: &str, default: f32| {
-            object
-                .get(key)
-                .and_then(Value::as_f64)
-                .map_or(default, |v| v as f32)
-        };
-        let max_tokens = object
-            .get("max_gen_len")
-            .and_then(Value::as_u64)
-            .and_then(|v| u32::try_from(v).ok())
-            .unwrap_or(DEFAULT_MAX_GEN_LEN);
+        let number = |key: &str, default: f32| everit::number_or(&object, key, default);
+        let max_tokens = everit::count(&object, "max_gen_len").unwrap_or(DEFAULT_MAX_GEN_LEN);
         Ok(Decoded {
             prompt: markup::parse_chat_markup(prompt),
             max_tokens,

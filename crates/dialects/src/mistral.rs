@@ -199,12 +199,7 @@ impl InvokeDialect for Mistral {
             }
         }
         everit::finish(&violations)?;
-        let number = |key: &str, default: f32| {
-            object
-                .get(key)
-                .and_then(Value::as_f64)
-                .map_or(default, |v| v as f32)
-        };
+        let number = |key: &str, default: f32| everit::number_or(&object, key, default);
         let (prompt, format, temperature, top_p) = if chat {
             (
                 chat::chat_prompt(&object)?,
@@ -223,11 +218,7 @@ impl InvokeDialect for Mistral {
         };
         Ok(Decoded {
             prompt,
-            max_tokens: object
-                .get("max_tokens")
-                .and_then(Value::as_u64)
-                .and_then(|v| u32::try_from(v).ok())
-                .unwrap_or(traits.default_max_tokens),
+            max_tokens: everit::count(&object, "max_tokens").unwrap_or(traits.default_max_tokens),
             sampling: SamplingParams {
                 temperature,
                 top_p: Some(top_p),

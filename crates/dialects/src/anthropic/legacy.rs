@@ -57,12 +57,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
     }
     let prompt = object.get("prompt").and_then(Value::as_str).unwrap_or("");
     let (system, messages) = parse_prompt(prompt)?;
-    let number = |key: &str, default: f32| {
-        object
-            .get(key)
-            .and_then(Value::as_f64)
-            .map_or(default, |v| v as f32)
-    };
+    let number = |key: &str, default: f32| crate::everit::number_or(object, key, default);
     let top_k = if object.contains_key("top_k") {
         top_k(object)
     } else {
