@@ -48,6 +48,10 @@ def test_agent_calls_the_tool_and_answers(server, streaming):
     assert all(isinstance(c, str) and c for c in calls)
     assert result.stop_reason == "end_turn"
     assert str(result).strip()
+    # The answer comes from the tool's result, not an echo of the call.
+    answer = str(result).lower()
+    assert "21" in answer or "sunny" in answer, answer
+    assert "get_weather" not in answer, answer
 
     blocks = [block for message in agent.messages for block in message["content"]]
     uses = [b["toolUse"] for b in blocks if "toolUse" in b]
