@@ -28,7 +28,9 @@ step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "build"
-cargo build --bin bedrock-local
+# One build of everything the tests need (the binary included): building the binary alone
+# first would compile the shared dependencies twice when dev-dependencies change features.
+cargo test --workspace --no-run
 bin=target/debug/bedrock-local
 
 step "models"
