@@ -50,6 +50,15 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BEDROCK_LOCAL_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // s3s logs every S3 client error (a 404 from HEAD included) at ERROR; the store logs its
+    // own failures. Its logs stay available by naming it, e.g. BEDROCK_LOCAL_LOG=info,s3s=debug.
+    let named = std::env::var("BEDROCK_LOCAL_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .is_ok_and(|v| v.contains("s3s"));
+    let filter = match "s3s=off".parse() {
+        Ok(quiet) if !named => filter.add_directive(quiet),
+        _ => filter,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -73,6 +73,8 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
             .with_context(|| format!("loading {default}"))?;
     }
 
+    let s3 = bedrock_local_store::S3Endpoint::open(config.data_dir.join("s3"))
+        .context("opening the S3 store")?;
     let state = AppState::new(
         backend,
         registry,
@@ -81,7 +83,8 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
             max_body_bytes: serve.max_body_bytes,
             ..FacadeConfig::default()
         },
-    );
+    )
+    .with_s3(s3);
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .with_context(|| format!("binding {}", serve.listen))?;

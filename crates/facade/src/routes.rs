@@ -88,7 +88,13 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
     };
 
     if is_s3(&auth, &parts.headers) {
-        return Ok(s3_not_implemented());
+        return Ok(match &state.s3 {
+            Some(s3) => s3
+                .handle(Request::from_parts(parts, body))
+                .await
+                .map(Body::new),
+            None => s3_not_implemented(),
+        });
     }
 
     let segments = bedrock_local_aws::path::split_path(parts.uri.path())
@@ -191,16 +197,25 @@ fn unknown_operation() -> ApiError {
 }
 
 /// Stage 1 of routing (bedrock-wire §1.6): the credential scope decides; without one, a Bearer
-/// token means Bedrock, and botocore's S3 client is recognised by `x-amz-content-sha256`.
+/// token means Bedrock, an S3 host name (`<bucket>.localhost`, `s3.…`) means S3, and
+/// botocore's S3 client is recognised by `x-amz-content-sha256`.
 fn is_s3(auth: &Auth, headers: &axum::http::HeaderMap) -> bool {
     match auth {
         Auth::SigV4(scope) => scope.service == "s3",
         Auth::Bearer => false,
-        Auth::None => headers.contains_key("x-amz-content-sha256"),
+        Auth::None => {
+            let s3_host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|h| {
+                    bedrock_local_store::classify_host(h) != bedrock_local_store::S3HostKind::Other
+                });
+            s3_host || headers.contains_key("x-amz-content-sha256")
+        }
     }
 }
 
-/// S3 requests arrive on this port too; the S3 endpoint is not part of this build yet.
+/// S3 requests when no S3 endpoint is attached (tests that build a bare AppState).
 fn s3_not_implemented() -> Response {
     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code><Message>bedrock-local does not serve S3 yet.</Message></Error>";
     (

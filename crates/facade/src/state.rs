@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use bedrock_local_core::InferenceBackend;
 use bedrock_local_registry::Registry;
+use bedrock_local_store::S3Endpoint;
 
 /// Settings of the HTTP layer (plain data; the CLI fills it).
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct AppState {
     pub(crate) registry: Arc<Registry>,
     pub(crate) config: Arc<FacadeConfig>,
     pub(crate) started: Instant,
+    /// The S3 endpoint on this port; `None` answers S3 requests with NotImplemented.
+    pub(crate) s3: Option<S3Endpoint>,
 }
 
 impl AppState {
@@ -51,6 +54,13 @@ impl AppState {
             registry,
             config: Arc::new(config),
             started: Instant::now(),
+            s3: None,
         }
+    }
+
+    /// Attaches the S3 endpoint that answers requests routed to S3.
+    pub fn with_s3(mut self, s3: S3Endpoint) -> Self {
+        self.s3 = Some(s3);
+        self
     }
 }
