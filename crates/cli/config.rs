@@ -91,6 +91,32 @@ pub struct ServeArgs {
     /// with Bedrock's own error (off by default: local users want bare ids to work).
     #[arg(long, env = "BEDROCK_LOCAL_STRICT_PROFILES", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub strict_profiles: Option<bool>,
+
+    /// S3 endpoint the batch runner reads job inputs from and writes outputs to (LocalStack,
+    /// MinIO, AWS). Default: this server's own S3 on its listening port.
+    #[arg(long, env = "BEDROCK_BATCH_S3_ENDPOINT")]
+    pub batch_s3_endpoint: Option<String>,
+
+    /// Access key id for the batch runner's S3 (default `test`).
+    #[arg(long, env = "BEDROCK_BATCH_S3_ACCESS_KEY_ID")]
+    pub batch_s3_access_key_id: Option<String>,
+
+    /// Secret access key for the batch runner's S3 (default `test`).
+    #[arg(
+        long,
+        env = "BEDROCK_BATCH_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub batch_s3_secret_access_key: Option<String>,
+
+    /// Signing region for the batch runner's S3 (default: --region).
+    #[arg(long, env = "BEDROCK_BATCH_S3_REGION")]
+    pub batch_s3_region: Option<String>,
+
+    /// Path-style S3 addressing for the batch runner (default true; set false for
+    /// virtual-host style, e.g. some AWS setups).
+    #[arg(long, env = "BEDROCK_BATCH_S3_PATH_STYLE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub batch_s3_path_style: Option<bool>,
 }
 
 /// Settings read from the `--config` file. Every key is optional.
@@ -111,6 +137,11 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     region: Option<String>,
     strict_profiles: Option<bool>,
+    batch_s3_endpoint: Option<String>,
+    batch_s3_access_key_id: Option<String>,
+    batch_s3_secret_access_key: Option<String>,
+    batch_s3_region: Option<String>,
+    batch_s3_path_style: Option<bool>,
 }
 
 /// The resolved settings of the model-related options.
@@ -134,6 +165,29 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub region: String,
     pub strict_profiles: bool,
+    pub batch_s3: BatchS3Config,
+}
+
+/// Where the batch runner's S3 is. `endpoint: None` means this server's own S3.
+#[derive(Clone)]
+pub struct BatchS3Config {
+    pub endpoint: Option<String>,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+    pub path_style: bool,
+}
+
+impl std::fmt::Debug for BatchS3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchS3Config")
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("region", &self.region)
+            .field("path_style", &self.path_style)
+            .finish()
+    }
 }
 
 /// Default context bound: enough for real conversations, a small KV cache (~100 MB for Qwen).
@@ -234,6 +288,37 @@ impl ServeConfig {
                 }
             })
             .context("invalid --host")?;
+        let region = args
+            .region
+            .clone()
+            .or(file.region.clone())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let batch_s3 = BatchS3Config {
+            endpoint: args
+                .batch_s3_endpoint
+                .clone()
+                .or(file.batch_s3_endpoint.clone())
+                .filter(|s| !s.trim().is_empty()),
+            access_key_id: args
+                .batch_s3_access_key_id
+                .clone()
+                .or(file.batch_s3_access_key_id.clone())
+                .unwrap_or_else(|| "test".to_string()),
+            secret_access_key: args
+                .batch_s3_secret_access_key
+                .clone()
+                .or(file.batch_s3_secret_access_key.clone())
+                .unwrap_or_else(|| "test".to_string()),
+            region: args
+                .batch_s3_region
+                .clone()
+                .or(file.batch_s3_region.clone())
+                .unwrap_or_else(|| region.clone()),
+            path_style: args
+                .batch_s3_path_style
+                .or(file.batch_s3_path_style)
+                .unwrap_or(true),
+        };
         Ok(ServeConfig {
             listen: SocketAddr::new(ip, port),
             prewarm: args.prewarm.or(file.prewarm).unwrap_or(false),
@@ -251,15 +336,12 @@ impl ServeConfig {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(25_000_000),
-            region: args
-                .region
-                .clone()
-                .or(file.region.clone())
-                .unwrap_or_else(|| "us-east-1".to_string()),
+            region,
             strict_profiles: args
                 .strict_profiles
                 .or(file.strict_profiles)
                 .unwrap_or(false),
+            batch_s3,
         })
     }
 }
@@ -279,7 +361,32 @@ mod tests {
             max_body_bytes: None,
             region: None,
             strict_profiles: None,
+            batch_s3_endpoint: None,
+            batch_s3_access_key_id: None,
+            batch_s3_secret_access_key: None,
+            batch_s3_region: None,
+            batch_s3_path_style: None,
         }
+    }
+
+    #[test]
+    fn batch_s3_defaults_to_this_server_and_can_point_elsewhere() {
+        let c = ServeConfig::resolve(&serve_args(), &FileLayer(FileConfig::default())).unwrap();
+        assert_eq!(c.batch_s3.endpoint, None);
+        assert_eq!(c.batch_s3.region, "us-east-1");
+        assert!(c.batch_s3.path_style);
+        let file = toml_from_str(
+            "batch_s3_endpoint = \"http://minio:9000\"\nbatch_s3_path_style = false\nregion = \"eu-west-1\"",
+        )
+        .unwrap();
+        let mut args = serve_args();
+        args.batch_s3_secret_access_key = Some("s3cr3t".into());
+        let c = ServeConfig::resolve(&args, &FileLayer(file)).unwrap();
+        assert_eq!(c.batch_s3.endpoint.as_deref(), Some("http://minio:9000"));
+        assert!(!c.batch_s3.path_style);
+        assert_eq!(c.batch_s3.region, "eu-west-1");
+        assert_eq!(c.batch_s3.secret_access_key, "s3cr3t");
+        assert!(!format!("{:?}", c.batch_s3).contains("s3cr3t"));
     }
 
     #[test]

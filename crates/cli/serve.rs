@@ -1,8 +1,11 @@
 //! `serve`: pull the default model, build engine + facade, listen.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use bedrock_local_batch::{Batch, BatchConfig, S3Settings};
 use bedrock_local_core::{InferenceBackend, LocalModelName, ModelLocator};
 use bedrock_local_engine::{Engine, EngineConfig};
 use bedrock_local_facade::{AppState, FacadeConfig};
@@ -73,28 +76,69 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
             .with_context(|| format!("loading {default}"))?;
     }
 
+    let facade_config = FacadeConfig {
+        region: serve.region.clone(),
+        max_body_bytes: serve.max_body_bytes,
+        ..FacadeConfig::default()
+    };
+    let account_id = facade_config.account_id.clone();
     let s3 = bedrock_local_store::S3Endpoint::open(config.data_dir.join("s3"))
         .context("opening the S3 store")?;
-    let state = AppState::new(
-        backend,
-        registry,
-        FacadeConfig {
-            region: serve.region.clone(),
-            max_body_bytes: serve.max_body_bytes,
-            ..FacadeConfig::default()
-        },
-    )
-    .with_s3(s3);
+    let state = AppState::new(backend, registry, facade_config).with_s3(s3);
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .with_context(|| format!("binding {}", serve.listen))?;
     let addr = listener.local_addr()?;
+
+    let batch = open_batch(&config, &serve, &state, addr, account_id)?;
+    let state = state.with_batch(batch.clone());
     // Tests and scripts read this line to learn the port (`--port 0`).
     println!("bedrock-local listening on http://{addr}");
     tracing::info!(%addr, "ready");
+    let resumed = batch.resume();
+    if resumed > 0 {
+        tracing::info!(jobs = resumed, "resumed unfinished batch jobs");
+    }
     bedrock_local_facade::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The batch service: job state under `<data_dir>/batch`, S3 over HTTP at the configured
+/// endpoint or this server's own address.
+fn open_batch(
+    config: &Config,
+    serve: &ServeConfig,
+    state: &AppState,
+    addr: SocketAddr,
+    account_id: String,
+) -> anyhow::Result<Batch> {
+    let endpoint = serve.batch_s3.endpoint.clone().unwrap_or_else(|| {
+        let ip = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, addr.port()))
+    });
+    tracing::info!(%endpoint, "batch jobs use this S3 endpoint");
+    let batch = Batch::open(
+        BatchConfig {
+            dir: config.data_dir.join("batch"),
+            s3: S3Settings {
+                endpoint,
+                access_key_id: serve.batch_s3.access_key_id.clone(),
+                secret_access_key: serve.batch_s3.secret_access_key.clone(),
+                region: serve.batch_s3.region.clone(),
+                path_style: serve.batch_s3.path_style,
+            },
+            account_id,
+            state_dwell: Duration::from_millis(200),
+        },
+        bedrock_local_facade::record_invoker(state),
+    )
+    .context("opening the batch job directory")?;
+    Ok(batch)
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,7 @@
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bedrock_local_aws::error::{AwsErrorCode, ErrorBody, ERROR_TYPE_HEADER};
+use bedrock_local_batch::BatchError;
 use bedrock_local_core::BackendError;
 use bedrock_local_dialects::DialectError;
 use bedrock_local_registry::RegistryError;
@@ -172,6 +173,17 @@ impl From<BackendError> for ApiError {
                 )
             }
             BackendError::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(err: BatchError) -> Self {
+        match err {
+            BatchError::Validation(m) => ApiError::validation(m),
+            BatchError::NotFound(m) => ApiError::new(AwsErrorCode::ResourceNotFound, m),
+            BatchError::Conflict(m) => ApiError::new(AwsErrorCode::Conflict, m),
+            BatchError::Storage(detail) => ApiError::internal(detail),
         }
     }
 }

@@ -20,6 +20,7 @@ mod state;
 use axum::Router;
 
 pub use error::ApiError;
+pub use runtime::batch::record_invoker;
 pub use state::{AppState, FacadeConfig};
 
 /// The whole HTTP service.

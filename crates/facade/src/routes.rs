@@ -32,8 +32,6 @@ pub struct RequestCtx {
 /// error instead of falling through to "unknown operation".
 const UNIMPLEMENTED_CONTROL: &[&str] = &[
     "inference-profiles",
-    "model-invocation-job",
-    "model-invocation-jobs",
     "guardrails",
     "tagResource",
     "untagResource",
@@ -108,6 +106,14 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
         }
         (&Method::GET, ["foundation-models"]) => control::models::list(&state, &ctx),
         (&Method::GET, ["foundation-models", id]) => control::models::get(&state, &ctx, id),
+        (&Method::POST, ["model-invocation-job"]) => {
+            let body = read_body(body, None, state.config.max_body_bytes).await?;
+            control::jobs::create(&state, &ctx, &body)
+        }
+        (&Method::GET, ["model-invocation-job", id]) => control::jobs::get(&state, id),
+        (&Method::POST, ["model-invocation-job", id, "stop"]) => control::jobs::stop(&state, id),
+        (&Method::GET, ["model-invocation-jobs"]) => control::jobs::list(&state, &ctx),
+        (_, ["model-invocation-job" | "model-invocation-jobs", ..]) => Err(unknown_operation()),
         (&Method::POST, ["model", id, op]) => {
             let id = id.to_string();
             let op = op.to_string();

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use bedrock_local_batch::Batch;
 use bedrock_local_core::InferenceBackend;
 use bedrock_local_registry::Registry;
 use bedrock_local_store::S3Endpoint;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub(crate) started: Instant,
     /// The S3 endpoint on this port; `None` answers S3 requests with NotImplemented.
     pub(crate) s3: Option<S3Endpoint>,
+    /// Batch inference jobs; `None` answers the job APIs with NotImplemented.
+    pub(crate) batch: Option<Batch>,
 }
 
 impl AppState {
@@ -55,7 +58,14 @@ impl AppState {
             config: Arc::new(config),
             started: Instant::now(),
             s3: None,
+            batch: None,
         }
+    }
+
+    /// Attaches the batch service that answers the model-invocation-job APIs.
+    pub fn with_batch(mut self, batch: Batch) -> Self {
+        self.batch = Some(batch);
+        self
     }
 
     /// Attaches the S3 endpoint that answers requests routed to S3.

@@ -1,3 +1,4 @@
 //! The `bedrock` control plane.
 
+pub mod jobs;
 pub mod models;

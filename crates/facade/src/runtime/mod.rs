@@ -1,5 +1,6 @@
 //! The `bedrock-runtime` data plane: shared plumbing of its handlers.
 
+pub mod batch;
 pub mod converse;
 pub mod count_tokens;
 pub mod invoke;
