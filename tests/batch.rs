@@ -623,7 +623,13 @@ async fn a_job_killed_mid_run_resumes_with_every_record_once() {
         let s3 = s3_client(&server).await;
         let _ = s3.create_bucket().bucket("restart-out").send().await;
         put(&s3, "restart-in", "batch/records.jsonl", records.join("\n")).await;
-        let arn = create(&client, "survivor", "s3://restart-in/batch/", "s3://restart-out").await;
+        let arn = create(
+            &client,
+            "survivor",
+            "s3://restart-in/batch/",
+            "s3://restart-out",
+        )
+        .await;
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let job = client
@@ -660,7 +666,14 @@ async fn a_job_killed_mid_run_resumes_with_every_record_once() {
     assert_eq!(job.processed_record_count(), Some(total));
     assert_eq!(job.success_record_count(), Some(total));
     let s3 = s3_client(&server).await;
-    let out = lines(&get(&s3, "restart-out", &format!("{}/records.jsonl.out", job_id(&arn))).await);
+    let out = lines(
+        &get(
+            &s3,
+            "restart-out",
+            &format!("{}/records.jsonl.out", job_id(&arn)),
+        )
+        .await,
+    );
     let ids: Vec<String> = out
         .iter()
         .map(|l| l["recordId"].as_str().unwrap().to_string())
@@ -669,7 +682,12 @@ async fn a_job_killed_mid_run_resumes_with_every_record_once() {
     assert_eq!(ids, expected, "every record exactly once, in input order");
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), total as usize);
     let manifest: serde_json::Value = serde_json::from_str(
-        &get(&s3, "restart-out", &format!("{}/manifest.json.out", job_id(&arn))).await,
+        &get(
+            &s3,
+            "restart-out",
+            &format!("{}/manifest.json.out", job_id(&arn)),
+        )
+        .await,
     )
     .unwrap();
     assert_eq!(manifest["processedRecordCount"], total);
