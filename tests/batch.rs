@@ -9,7 +9,6 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrock::types::{
@@ -508,22 +507,7 @@ async fn sdk_every_operation_and_status_path() {
 }
 
 fn aws(base: &str, args: &[&str], cwd: &Path) -> Option<(bool, String, String)> {
-    let out = Command::new("aws")
-        .args(args)
-        .args(["--endpoint-url", base, "--region", "us-east-1"])
-        .current_dir(cwd)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .ok()?;
-    Some((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    common::aws_cli(base, args, Some(cwd))
 }
 
 /// LocalStack's guide, step 4, command for command.

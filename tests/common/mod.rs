@@ -206,3 +206,25 @@ pub async fn sdk_config(server: &Server) -> aws_config::SdkConfig {
 pub fn alive(server: &Server) -> bool {
     raw(server, "GET", "/health", None).status == 200
 }
+
+/// Runs the `aws` CLI against `base` with test credentials and no user config, in `cwd` when
+/// given: `(success, stdout, stderr)`, or `None` when the CLI is not installed.
+pub fn aws_cli(base: &str, args: &[&str], cwd: Option<&Path>) -> Option<(bool, String, String)> {
+    let mut cmd = Command::new("aws");
+    cmd.args(args)
+        .args(["--endpoint-url", base, "--region", "us-east-1"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let out = cmd.output().ok()?;
+    Some((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
