@@ -7,7 +7,7 @@ use bedrock_local_batch::{InvokeOutput, RecordError, RecordInvoker};
 use futures::future::BoxFuture;
 
 use crate::error::ApiError;
-use crate::runtime::{ensure_text, generate, invoke, model_traits, response_ctx};
+use crate::runtime::{ensure_text, generate, invoke, model_traits};
 use crate::state::AppState;
 
 /// Invokes batch records with this state's registry and backend.
@@ -35,13 +35,12 @@ impl FacadeInvoker {
         let started = std::time::Instant::now();
         let invoke::DecodedInvoke {
             resolved,
-            dialect_id,
             dialect,
-            mut decoded,
+            decoded,
+            response,
         } = invoke::decode(&self.state, model_id, body, false)?;
-        let echo = std::mem::take(&mut decoded.echo);
         let completion = generate(&self.state, &resolved, decoded, started, "batch").await?;
-        let body = dialect.encode(&response_ctx(&dialect_id, echo), &completion);
+        let body = dialect.encode(&response, &completion);
         Ok(InvokeOutput {
             body,
             input_tokens: completion.usage.input_tokens,

@@ -6,7 +6,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bedrock_local_core::{StopReason, Usage};
-use bedrock_local_dialects::{ChunkEncoder, Decoded, InvocationMetrics, InvokeDialect};
+use bedrock_local_dialects::{
+    ChunkEncoder, Decoded, InvocationMetrics, InvokeDialect, ResponseCtx,
+};
 use bedrock_local_registry::Resolved;
 
 use crate::error::ApiError;
@@ -23,12 +25,12 @@ const LOCAL_NAME_DIALECT: &str = "meta.llama3-8b-instruct-v1:0";
 pub struct DecodedInvoke {
     /// The model the id resolved to.
     pub resolved: Resolved,
-    /// The provider model id whose dialect decoded the body.
-    pub dialect_id: String,
-    /// That dialect.
+    /// The dialect of the model id's provider.
     pub dialect: &'static dyn InvokeDialect,
-    /// The decoded body.
+    /// The decoded body (its `echo` moved into `response`).
     pub decoded: Decoded,
+    /// The identity of the response this body gets.
+    pub response: ResponseCtx,
 }
 
 /// Resolves the model id and decodes `body` with its provider's dialect (`streaming`: for
@@ -54,13 +56,14 @@ pub fn decode(
         )));
     };
     let traits = model_traits(state, &resolved);
-    let decoded = dialect.decode(body, &traits)?;
+    let mut decoded = dialect.decode(body, &traits)?;
     dialect.check_model(&dialect_id, streaming, &decoded)?;
+    let response = response_ctx(&dialect_id, std::mem::take(&mut decoded.echo));
     Ok(DecodedInvoke {
         resolved,
-        dialect_id,
         dialect,
         decoded,
+        response,
     })
 }
 
@@ -74,13 +77,12 @@ pub async fn invoke(
 ) -> Result<Response, ApiError> {
     let DecodedInvoke {
         resolved,
-        dialect_id,
         dialect,
-        mut decoded,
+        decoded,
+        response,
     } = decode(state, model_id, &body, false)?;
-    let echo = std::mem::take(&mut decoded.echo);
     let completion = generate(state, &resolved, decoded, ctx.started, "invoke").await?;
-    let body = dialect.encode(&response_ctx(&dialect_id, echo), &completion);
+    let body = dialect.encode(&response, &completion);
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
     for (name, value) in [
@@ -109,12 +111,11 @@ pub async fn invoke_stream(
 ) -> Result<Response, ApiError> {
     let DecodedInvoke {
         resolved,
-        dialect_id,
         dialect,
-        mut decoded,
+        decoded,
+        response,
     } = decode(state, model_id, &body, true)?;
-    let echo = std::mem::take(&mut decoded.echo);
-    let encoder = dialect.chunk_encoder(&response_ctx(&dialect_id, echo));
+    let encoder = dialect.chunk_encoder(&response);
     let generation = stream::start(state, &resolved, decoded, ctx.started).await?;
     let log = LogFields {
         api: "invoke-stream",
