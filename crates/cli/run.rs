@@ -86,6 +86,7 @@ pub fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
             seed: args.seed,
         },
         stop_sequences: args.stop_sequences.clone(),
+        priority: Default::default(),
     })?;
     let mut stdout = std::io::stdout().lock();
     let mut first_token = None;

@@ -13,6 +13,6 @@ pub use backend::{
     ModelStatus, TokenCount,
 };
 pub use request::{
-    ChatMessage, ContentPart, GenerateRequest, GenerationEvent, LocalModelName, Prompt, Role,
-    SamplingParams, StopReason, ToolChoice, ToolSpec, Usage,
+    ChatMessage, ContentPart, GenerateRequest, GenerationEvent, LocalModelName, Priority, Prompt,
+    Role, SamplingParams, StopReason, ToolChoice, ToolSpec, Usage,
 };

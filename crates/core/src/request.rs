@@ -191,6 +191,18 @@ pub struct GenerateRequest {
     pub sampling: SamplingParams,
     /// Strings that end generation; never included in the returned text.
     pub stop_sequences: Vec<String>,
+    /// Who is waiting: interactive callers are served before batch-job records.
+    pub priority: Priority,
+}
+
+/// The class of a request in the engine's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    /// A caller waiting on an HTTP response: served first.
+    #[default]
+    Interactive,
+    /// A record of a batch inference job: served when no interactive request waits.
+    Batch,
 }
 
 /// Why generation ended.

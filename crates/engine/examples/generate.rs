@@ -67,6 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_tokens: max,
         sampling,
         stop_sequences: Vec::new(),
+        priority: Default::default(),
     };
     let mut stream = engine.generate(request)?;
     while let Some(event) = stream.blocking_next() {

@@ -5,7 +5,6 @@
 //! itself happens on one worker thread per model (see `worker.rs`), started on first use.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -15,6 +14,7 @@ use bedrock_local_core::{
 };
 
 use crate::arch::LoadOptions;
+use crate::queue::{JobQueue, PushError};
 use crate::worker::{self, request_error, Job, ModelShared};
 
 /// Events buffered per request before the worker waits for the reader. Bounds memory per
@@ -35,7 +35,8 @@ pub struct EngineConfig {
     /// declares. Lower it to bound memory; raise it for long prompts.
     pub max_context: usize,
     /// Requests that may wait per model before new ones are refused with `Overloaded`
-    /// (Bedrock's ThrottlingException).
+    /// (Bedrock's ThrottlingException); interactive requests and batch-job records are
+    /// counted apart, each up to this number.
     pub queue_capacity: usize,
 }
 
@@ -61,7 +62,7 @@ pub fn configure_threads(threads: Option<usize>) {
 struct Slot {
     shared: Arc<ModelShared>,
     /// The worker's queue, created with the worker on first use.
-    queue: Mutex<Option<SyncSender<Job>>>,
+    queue: Mutex<Option<Arc<JobQueue<Job>>>>,
 }
 
 /// The candle CPU engine. Cheap to share behind an `Arc`; all methods take `&self`.
@@ -111,16 +112,32 @@ impl Engine {
     }
 
     /// The model's queue, starting its worker thread on first use.
-    fn queue(&self, slot: &Slot) -> Result<SyncSender<Job>, BackendError> {
+    fn queue(&self, slot: &Slot) -> Result<Arc<JobQueue<Job>>, BackendError> {
         let mut queue = slot.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(tx) = queue.as_ref() {
-            return Ok(tx.clone());
+        if let Some(jobs) = queue.as_ref() {
+            return Ok(jobs.clone());
         }
-        let tx = worker::spawn(slot.shared.clone(), self.config.queue_capacity).map_err(|e| {
+        let jobs = worker::spawn(slot.shared.clone(), self.config.queue_capacity).map_err(|e| {
             BackendError::Internal(format!("cannot start the inference thread: {e}"))
         })?;
-        *queue = Some(tx.clone());
-        Ok(tx)
+        *queue = Some(jobs.clone());
+        Ok(jobs)
+    }
+}
+
+impl Drop for Engine {
+    /// Stops the worker threads (each finishes the generation it is running).
+    fn drop(&mut self) {
+        for slot in self.slots.values() {
+            if let Some(jobs) = slot
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                jobs.close();
+            }
+        }
     }
 }
 
@@ -130,25 +147,26 @@ impl InferenceBackend for Engine {
         let queue = self.queue(slot)?;
         let (tx, stream) = GenerationStream::channel(EVENT_BUFFER);
         let model = request.model.to_string();
+        let priority = request.priority;
         let job = Job {
             request,
             tx,
             span: tracing::Span::current(),
             enqueued: Instant::now(),
         };
-        match queue.try_send(job) {
-            Ok(()) => Ok(stream),
-            Err(TrySendError::Full(_)) => {
-                tracing::warn!(model, "queue full: request refused");
+        match queue.push(priority, job) {
+            Ok(()) => {
+                let (interactive, batch) = queue.len();
+                tracing::debug!(model, ?priority, interactive, batch, "request queued");
+                Ok(stream)
+            }
+            Err(PushError::Full(_)) => {
+                tracing::warn!(model, ?priority, "queue full: request refused");
                 Err(BackendError::Overloaded(model))
             }
-            Err(TrySendError::Disconnected(_)) => {
-                // The worker died (it only exits when the engine is dropped); start over next time.
-                *slot.queue.lock().unwrap_or_else(PoisonError::into_inner) = None;
-                Err(BackendError::Internal(format!(
-                    "the inference thread of model {model} stopped"
-                )))
-            }
+            Err(PushError::Closed(_)) => Err(BackendError::Internal(format!(
+                "the inference thread of model {model} stopped"
+            ))),
         }
     }
 

@@ -9,6 +9,7 @@
 //! Map of the crate:
 //! - [`backend`]: [`Engine`] and [`EngineConfig`]: models, queues, admission, error mapping;
 //! - `worker`: one OS thread per model, lazy loading, the request lifecycle;
+//! - `queue`: each model's bounded queue, interactive requests before batch-job records;
 //! - [`loader`]: GGUF -> tokenizer + chat template + weights; prompt -> token ids;
 //! - [`arch`]: [`arch::CausalLm`] and one file per architecture (qwen2, gemma3, llama);
 //! - [`generate`]: the decode loop; [`sampling`]: next-token choice; [`stream`]: UTF-8-safe
@@ -26,6 +27,7 @@ pub mod constrain;
 pub mod error;
 pub mod generate;
 pub mod loader;
+mod queue;
 pub mod sampling;
 pub mod stream;
 pub mod testing;

@@ -1,9 +1,9 @@
 //! One model's life: lazy loading, its request queue, and the OS thread that runs inference.
 //!
 //! Inference never runs on the async runtime: each model gets a dedicated thread that takes
-//! jobs from a bounded FIFO channel (fair: first come, first served; one generation at a
-//! time). The bounded channel is the backpressure of DESIGN.md §4: when it is full the
-//! backend refuses at once. Each job carries its reply channel and the caller's tracing span,
+//! jobs from its [`JobQueue`] (interactive requests first come, first served, then batch-job
+//! records; one generation at a time). The bounded queue is the backpressure of DESIGN.md §4:
+//! when a lane is full the backend refuses at once. Each job carries its reply channel and the caller's tracing span,
 //! so the thread's logs stay attached to the request (TEI's `BackendThread` pattern).
 //!
 //! Loading happens on whichever thread first needs the model (the worker for a generation,
@@ -12,7 +12,6 @@
 //! request that needs the model.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -23,6 +22,7 @@ use bedrock_local_core::{
 use crate::arch::{CausalLm, LoadOptions};
 use crate::generate::{self, GenerationPlan, Sink, ToolContext};
 use crate::loader::{self, LoadedModel};
+use crate::queue::JobQueue;
 use crate::EngineError;
 
 /// Where a job's events go.
@@ -117,19 +117,20 @@ impl ModelShared {
     }
 }
 
-/// Starts the worker thread of one model; returns the sending side of its queue.
-pub fn spawn(shared: Arc<ModelShared>, capacity: usize) -> std::io::Result<SyncSender<Job>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(capacity.max(1));
+/// Starts the worker thread of one model; returns its queue (`capacity` jobs per lane).
+pub fn spawn(shared: Arc<ModelShared>, capacity: usize) -> std::io::Result<Arc<JobQueue<Job>>> {
+    let queue = Arc::new(JobQueue::new(capacity));
+    let jobs = queue.clone();
     std::thread::Builder::new()
         .name(format!("engine-{}", shared.name()))
-        .spawn(move || worker_loop(&shared, rx))?;
-    Ok(tx)
+        .spawn(move || worker_loop(&shared, &jobs))?;
+    Ok(queue)
 }
 
-/// Serves jobs until the engine (the only sender) is dropped.
-fn worker_loop(shared: &ModelShared, rx: Receiver<Job>) {
+/// Serves jobs until the engine closes the queue.
+fn worker_loop(shared: &ModelShared, queue: &JobQueue<Job>) {
     let mut model: Option<Box<dyn CausalLm>> = None;
-    while let Ok(job) = rx.recv() {
+    while let Some(job) = queue.pop() {
         let span = job.span.clone();
         let _entered = span.enter();
         let tx = job.tx.clone();
@@ -240,6 +241,7 @@ fn generate_one(
         decode_tok_s = per_second(outcome.output_tokens.saturating_sub(1), decode_s),
         select_ms = (outcome.select.as_secs_f64() * 1e3) as u64,
         tools = prepared.tools.is_some(),
+        priority = ?request.priority,
         "generation finished"
     );
     let _ = job.tx.blocking_send(Ok(GenerationEvent::Finished {

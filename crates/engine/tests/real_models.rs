@@ -48,6 +48,7 @@ fn generate(
             max_tokens,
             sampling: SamplingParams::greedy(),
             stop_sequences: stops.iter().map(|s| s.to_string()).collect(),
+            priority: Default::default(),
         })
         .unwrap();
     let mut text = String::new();
@@ -171,6 +172,7 @@ fn generate_with_tools(engine: &Engine, name: &LocalModelName, prompt: Prompt) -
             max_tokens: 200,
             sampling: SamplingParams::greedy(),
             stop_sequences: Vec::new(),
+            priority: Default::default(),
         })
         .unwrap();
     let (mut prompt_tokens, mut text, mut calls) = (0, String::new(), Vec::new());

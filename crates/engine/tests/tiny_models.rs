@@ -44,6 +44,7 @@ fn request(name: &LocalModelName, prompt: Prompt, max_tokens: u32) -> GenerateRe
         max_tokens,
         sampling: SamplingParams::greedy(),
         stop_sequences: Vec::new(),
+        priority: Default::default(),
     }
 }
 

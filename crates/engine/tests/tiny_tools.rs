@@ -90,6 +90,7 @@ fn run(engine: &Engine, name: &LocalModelName, prompt: Prompt, sampling: Samplin
             max_tokens: 1000, // clamped to the context left
             sampling,
             stop_sequences: Vec::new(),
+            priority: Default::default(),
         })
         .unwrap();
     let mut run = Run::default();
@@ -235,6 +236,7 @@ fn bad_tool_choices_are_invalid_requests() {
             max_tokens: 5,
             sampling: SamplingParams::greedy(),
             stop_sequences: Vec::new(),
+            priority: Default::default(),
         })
         .unwrap();
     assert!(matches!(

@@ -11,7 +11,7 @@ use bedrock_local_core::{
     BackendError, GenerateRequest, GenerationEvent, GenerationStream, InferenceBackend,
     LocalModelName, ModelStatus, Prompt, StopReason, TokenCount, Usage,
 };
-use bedrock_local_facade::{router, AppState, FacadeConfig};
+use bedrock_local_facade::{record_invoker, router, AppState, FacadeConfig};
 use bedrock_local_registry::{Registry, RegistryConfig};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -28,6 +28,20 @@ impl InferenceBackend for Echo {
             }
         };
         match text.as_str() {
+            "which priority?" => {
+                let answer = format!("{:?}", request.priority);
+                let (tx, stream) = GenerationStream::channel(3);
+                let _ = tx.try_send(Ok(GenerationEvent::Started { prompt_tokens: 2 }));
+                let _ = tx.try_send(Ok(GenerationEvent::Text(answer)));
+                let _ = tx.try_send(Ok(GenerationEvent::Finished {
+                    stop_reason: StopReason::EndTurn,
+                    usage: Usage {
+                        input_tokens: 2,
+                        output_tokens: 1,
+                    },
+                }));
+                return Ok(stream);
+            }
             "overload" => return Err(BackendError::Overloaded(request.model.to_string())),
             "panic" => panic!("boom"),
             "too long" => {
@@ -102,7 +116,7 @@ impl InferenceBackend for Echo {
     }
 }
 
-fn app() -> (axum::Router, tempfile::TempDir) {
+fn state() -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let registry = Registry::new(RegistryConfig {
         data_dir: dir.path().to_path_buf(),
@@ -110,6 +124,11 @@ fn app() -> (axum::Router, tempfile::TempDir) {
     })
     .unwrap();
     let state = AppState::new(Arc::new(Echo), Arc::new(registry), FacadeConfig::default());
+    (state, dir)
+}
+
+fn app() -> (axum::Router, tempfile::TempDir) {
+    let (state, dir) = state();
     (router(state), dir)
 }
 
@@ -509,4 +528,36 @@ async fn count_tokens_for_both_inputs() {
     let (status, headers, _) = call(&app, "POST", uri, "{}").await;
     assert_eq!(status, 400);
     assert_eq!(headers["x-amzn-errortype"], "ValidationException");
+}
+
+/// Batch-job records reach the engine as batch work (served after interactive requests);
+/// HTTP callers as interactive.
+#[tokio::test]
+async fn batch_records_queue_behind_interactive_calls() {
+    let (state, _dir) = state();
+    let invoker = record_invoker(&state);
+    let model = "anthropic.claude-3-haiku-20240307-v1:0";
+    let body = serde_json::json!({
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "which priority?"}]
+    })
+    .to_string();
+    let out = invoker
+        .invoke(model, false, body.clone().into_bytes())
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json["content"][0]["text"], "Batch");
+    let out = invoker
+        .invoke(model, true, chat("which priority?", 10).into_bytes())
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json["output"]["message"]["content"][0]["text"], "Batch");
+
+    let app = router(state);
+    let (status, _, json) = call(&app, "POST", &format!("/model/{model}/invoke"), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["content"][0]["text"], "Interactive");
 }

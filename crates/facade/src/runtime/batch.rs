@@ -7,8 +7,20 @@ use bedrock_local_batch::{InvokeOutput, RecordError, RecordInvoker};
 use futures::future::BoxFuture;
 
 use crate::error::ApiError;
-use crate::runtime::{ensure_text, generate, invoke, model_traits};
+use bedrock_local_core::Priority;
+
+use crate::runtime::{ensure_text, generate, invoke, model_traits, Caller};
 use crate::state::AppState;
+
+/// Records wait behind interactive requests in the engine's queue.
+const BATCH: Caller = Caller {
+    api: "batch",
+    priority: Priority::Batch,
+};
+const BATCH_CONVERSE: Caller = Caller {
+    api: "batch-converse",
+    priority: Priority::Batch,
+};
 
 /// Invokes batch records with this state's registry and backend.
 pub struct FacadeInvoker {
@@ -39,7 +51,7 @@ impl FacadeInvoker {
             decoded,
             response,
         } = invoke::decode(&self.state, model_id, body, false)?;
-        let completion = generate(&self.state, &resolved, decoded, started, "batch").await?;
+        let completion = generate(&self.state, &resolved, decoded, started, BATCH).await?;
         let body = dialect.encode(&response, &completion);
         Ok(InvokeOutput {
             body,
@@ -60,7 +72,7 @@ impl FacadeInvoker {
             &resolved,
             request.decoded.clone(),
             started,
-            "batch-converse",
+            BATCH_CONVERSE,
         )
         .await?;
         Ok(InvokeOutput {

@@ -9,7 +9,7 @@ use bedrock_local_dialects::converse::{self, stream::Encoder};
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
 use crate::runtime::stream::{self, Framer, LogFields, Timing};
-use crate::runtime::{ensure_streaming, ensure_text, generate, model_traits};
+use crate::runtime::{ensure_streaming, ensure_text, generate, model_traits, Caller};
 use crate::state::AppState;
 
 /// Converse: resolve, decode, generate, encode.
@@ -28,7 +28,7 @@ pub async fn converse(
         &resolved,
         request.decoded.clone(),
         ctx.started,
-        "converse",
+        Caller::interactive("converse"),
     )
     .await?;
     let body = converse::encode_response(&request, &completion);

@@ -14,7 +14,7 @@ use bedrock_local_registry::Resolved;
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
 use crate::runtime::stream::{self, Framer, LogFields, Timing};
-use crate::runtime::{ensure_streaming, ensure_text, generate, model_traits, response_ctx};
+use crate::runtime::{ensure_streaming, ensure_text, generate, model_traits, response_ctx, Caller};
 use crate::state::AppState;
 
 /// The body format local names (`ollama.x`, `local.x`) speak: they have no provider, so they
@@ -81,7 +81,14 @@ pub async fn invoke(
         decoded,
         response,
     } = decode(state, model_id, &body, false)?;
-    let completion = generate(state, &resolved, decoded, ctx.started, "invoke").await?;
+    let completion = generate(
+        state,
+        &resolved,
+        decoded,
+        ctx.started,
+        Caller::interactive("invoke"),
+    )
+    .await?;
     let body = dialect.encode(&response, &completion);
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();

@@ -6,7 +6,7 @@ pub mod count_tokens;
 pub mod invoke;
 pub mod stream;
 
-use bedrock_local_core::{GenerateRequest, GenerationEvent};
+use bedrock_local_core::{GenerateRequest, GenerationEvent, Priority};
 use bedrock_local_dialects::{Completion, Decoded, ModelTraits, ResponseCtx};
 use bedrock_local_registry::{Resolved, Task};
 
@@ -93,7 +93,12 @@ pub fn request_seed(state: &AppState) -> u64 {
 /// The engine request for a decoded body on the resolved local model: the body's own seed when
 /// its dialect has one (Cohere's `seed`; 0 means none), else a fresh one; greedy decoding in
 /// deterministic mode.
-pub fn build_request(state: &AppState, resolved: &Resolved, decoded: Decoded) -> GenerateRequest {
+pub fn build_request(
+    state: &AppState,
+    resolved: &Resolved,
+    decoded: Decoded,
+    priority: Priority,
+) -> GenerateRequest {
     let mut sampling = decoded.sampling;
     if sampling.seed == 0 {
         sampling.seed = request_seed(state);
@@ -107,21 +112,42 @@ pub fn build_request(state: &AppState, resolved: &Resolved, decoded: Decoded) ->
         max_tokens: decoded.max_tokens,
         sampling,
         stop_sequences: decoded.stop_sequences,
+        priority,
+    }
+}
+
+/// Who asks for a generation, for the log and the engine's queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    /// The API, as logged (`converse`, `invoke`, `batch`...).
+    pub api: &'static str,
+    /// Interactive calls are served before batch-job records.
+    pub priority: Priority,
+}
+
+impl Caller {
+    /// A caller waiting on an HTTP response.
+    pub const fn interactive(api: &'static str) -> Self {
+        Self {
+            api,
+            priority: Priority::Interactive,
+        }
     }
 }
 
 /// Generates for a decoded request on the resolved local model, runs to the end, logs the
-/// outcome under `api`.
+/// outcome under the caller's API.
 pub async fn generate(
     state: &AppState,
     resolved: &Resolved,
     decoded: Decoded,
     started: std::time::Instant,
-    api: &'static str,
+    caller: Caller,
 ) -> Result<Completion, ApiError> {
-    let completion = complete(state, build_request(state, resolved, decoded), started).await?;
+    let request = build_request(state, resolved, decoded, caller.priority);
+    let completion = complete(state, request, started).await?;
     tracing::info!(
-        api,
+        api = caller.api,
         model_id = %resolved.requested,
         local = %resolved.local,
         prompt_tokens = completion.usage.input_tokens,

@@ -18,7 +18,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bedrock_local_aws::error::{AwsErrorCode, ErrorBody};
 use bedrock_local_aws::eventstream;
-use bedrock_local_core::{GenerationEvent, GenerationStream, StopReason, Usage};
+use bedrock_local_core::{GenerationEvent, GenerationStream, Priority, StopReason, Usage};
 use bedrock_local_dialects::Decoded;
 use bedrock_local_registry::Resolved;
 
@@ -42,9 +42,12 @@ pub async fn start(
     decoded: Decoded,
     started: Instant,
 ) -> Result<Started, ApiError> {
-    let mut stream = state
-        .backend
-        .generate(build_request(state, resolved, decoded))?;
+    let mut stream = state.backend.generate(build_request(
+        state,
+        resolved,
+        decoded,
+        Priority::Interactive,
+    ))?;
     match stream.next().await {
         Some(Ok(GenerationEvent::Started { prompt_tokens })) => Ok(Started {
             stream,
