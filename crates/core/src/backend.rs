@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::{GenerateRequest, GenerationEvent, LocalModelName, Prompt};
+use crate::{EmbedRequest, Embeddings, GenerateRequest, GenerationEvent, LocalModelName, Prompt};
 
 /// What can go wrong below the facade. Carries no HTTP status: the facade maps these.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -150,6 +150,17 @@ pub trait InferenceBackend: Send + Sync {
         model: &LocalModelName,
         prompt: &Prompt,
     ) -> Result<TokenCount, BackendError>;
+
+    /// Embeds texts with an embedding model. Blocking (call from a blocking context); loads
+    /// the model first if needed. A text over the request's token limit without truncation
+    /// is [`BackendError::ContextOverflow`]; a text-generation model is
+    /// [`BackendError::Unsupported`].
+    fn embed(&self, request: EmbedRequest) -> Result<Embeddings, BackendError> {
+        Err(BackendError::Unsupported(format!(
+            "model {} cannot embed text on this backend",
+            request.model
+        )))
+    }
 
     /// Loads a model now (prewarm). Blocking.
     fn load(&self, model: &LocalModelName) -> Result<(), BackendError>;

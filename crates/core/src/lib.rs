@@ -6,12 +6,14 @@
 //! HTTP, or depends on serde: these are in-process types, not wire types.
 
 mod backend;
+mod embed;
 mod request;
 
 pub use backend::{
     BackendError, GenerationStream, InferenceBackend, ModelFiles, ModelLocator, ModelState,
     ModelStatus, TokenCount,
 };
+pub use embed::{EmbedRequest, Embeddings, Truncate};
 pub use request::{
     ChatMessage, ContentPart, GenerateRequest, GenerationEvent, LocalModelName, Priority, Prompt,
     Role, SamplingParams, StopReason, ToolChoice, ToolSpec, Usage,
