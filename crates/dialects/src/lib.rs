@@ -17,6 +17,9 @@
 //!   bodies), `chat_turns` / `chat_completion` (OpenAI-style messages and chunks), [`markup`]
 //!   (Llama / Mistral / DeepSeek chat markup inside raw prompts, parsed back into a chat).
 //!
+//! - Embeddings bodies: [`embed`] (Titan Embeddings §5.8, Cohere Embed §5.10), with the
+//!   documented projection, normalisation and quantisation of the model's vectors.
+//!
 //! [`invoke_dialect`] picks the InvokeModel dialect from the provider prefix of a model id.
 //! Every dialect implements [`InvokeDialect`]; adding a provider is one file plus one arm.
 //! The messages in [`DialectError`] are Bedrock's own wording where it is known (§2.4);
@@ -29,6 +32,7 @@ mod chat_turns;
 pub mod cohere;
 pub mod converse;
 pub mod deepseek;
+pub mod embed;
 mod everit;
 pub mod markup;
 pub mod meta;
