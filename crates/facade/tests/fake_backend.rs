@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bedrock_local_core::{
-    BackendError, GenerateRequest, GenerationEvent, GenerationStream, InferenceBackend,
-    LocalModelName, ModelStatus, Prompt, StopReason, TokenCount, Usage,
+    BackendError, EmbedRequest, Embeddings, GenerateRequest, GenerationEvent, GenerationStream,
+    InferenceBackend, LocalModelName, ModelStatus, Prompt, StopReason, TokenCount, Truncate, Usage,
 };
 use bedrock_local_facade::{record_invoker, router, AppState, FacadeConfig};
 use bedrock_local_registry::{Registry, RegistryConfig};
@@ -104,6 +104,47 @@ impl InferenceBackend for Echo {
         Ok(TokenCount {
             prompt_tokens: 3,
             context_length: 8192,
+        })
+    }
+
+    /// One token per word; a 384-d vector per text from its words (texts sharing words point
+    /// in similar directions).
+    fn embed(&self, request: EmbedRequest) -> Result<Embeddings, BackendError> {
+        if request.model.as_str() != "all-minilm-l6-v2" {
+            return Err(BackendError::Unsupported("not an embedding model".into()));
+        }
+        let mut vectors = Vec::new();
+        let mut token_counts = Vec::new();
+        for text in &request.texts {
+            let mut words: Vec<&str> = text.split_whitespace().collect();
+            if let Some(limit) = request.max_input_tokens.map(|l| l as usize) {
+                if words.len() > limit {
+                    match request.truncate {
+                        Truncate::None => {
+                            return Err(BackendError::ContextOverflow {
+                                prompt_tokens: words.len() as u32,
+                                limit: limit as u32,
+                            })
+                        }
+                        Truncate::Start => words.drain(..words.len() - limit).for_each(drop),
+                        Truncate::End => words.truncate(limit),
+                    }
+                }
+            }
+            let mut v = vec![0f32; 384];
+            for w in &words {
+                let h = w
+                    .bytes()
+                    .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+                v[(h % 384) as usize] += 1.0;
+                v[((h / 384) % 384) as usize] -= 0.5;
+            }
+            vectors.push(v);
+            token_counts.push(words.len() as u32);
+        }
+        Ok(Embeddings {
+            vectors,
+            token_counts,
         })
     }
 
@@ -560,4 +601,139 @@ async fn batch_records_queue_behind_interactive_calls() {
     let (status, _, json) = call(&app, "POST", &format!("/model/{model}/invoke"), &body).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json["content"][0]["text"], "Interactive");
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64) * (*y as f64))
+        .sum();
+    let n = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    dot / (n(a) * n(b))
+}
+
+/// Embedding ids take the embeddings path: Titan and Cohere shapes, headers, errors.
+#[tokio::test]
+async fn embeddings_through_invoke_model() {
+    let (app, _dir) = app();
+    let (status, headers, v) = call(
+        &app,
+        "POST",
+        "/model/amazon.titan-embed-text-v2:0/invoke",
+        r#"{"inputText": "the cat sat on the mat", "dimensions": 512}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["embedding"].as_array().unwrap().len(), 512);
+    assert_eq!(v["inputTextTokenCount"], 6);
+    assert_eq!(headers["x-amzn-bedrock-input-token-count"], "6");
+    assert!(headers.contains_key("x-amzn-bedrock-invocation-latency"));
+
+    let (status, _, v) = call(
+        &app,
+        "POST",
+        "/model/cohere.embed-english-v3/invoke",
+        r#"{"texts": ["the cat sat", "the cat sat down", "stock prices fell"], "input_type": "search_document"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let e: Vec<Vec<f32>> = v["embeddings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(floats)
+        .collect();
+    assert_eq!(e.len(), 3);
+    assert_eq!(e[0].len(), 1024);
+    assert!(cosine(&e[0], &e[1]) > cosine(&e[0], &e[2]));
+
+    // A local embedding name speaks Titan V2.
+    let (status, _, v) = call(
+        &app,
+        "POST",
+        "/model/all-minilm-l6-v2/invoke",
+        r#"{"inputText": "hello"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["embedding"].as_array().unwrap().len(), 1024);
+
+    // Too long for Titan: its error; Cohere truncates when asked.
+    let long = vec!["word"; 9000].join(" ");
+    let (status, _, v) = call(
+        &app,
+        "POST",
+        "/model/amazon.titan-embed-text-v2:0/invoke",
+        &format!(r#"{{"inputText": "{long}"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("Max input tokens: 8192, request input token count: 9000"));
+    let long = vec!["a"; 600].join(" ");
+    let (status, headers, _) = call(
+        &app,
+        "POST",
+        "/model/cohere.embed-english-v3/invoke",
+        &format!(r#"{{"texts": ["{long}"], "input_type": "clustering", "truncate": "END"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-amzn-bedrock-input-token-count"], "512");
+}
+
+#[tokio::test]
+async fn embedding_and_text_models_refuse_each_others_calls() {
+    let (app, _dir) = app();
+    let cases = [
+        // Converse on an embedding model.
+        (
+            "/model/amazon.titan-embed-text-v2:0/converse",
+            chat("hello", 10),
+            "This action doesn't support the model that you provided",
+        ),
+        // Streaming an embedding model.
+        (
+            "/model/cohere.embed-english-v3/invoke-with-response-stream",
+            r#"{"texts": ["a"], "input_type": "clustering"}"#.to_string(),
+            "The model is unsupported for streaming.",
+        ),
+        // A text model with an embeddings body.
+        (
+            "/model/amazon.titan-text-express-v1/invoke",
+            r#"{"texts": ["a"], "input_type": "clustering"}"#.to_string(),
+            "required key [inputText] not found",
+        ),
+        // An embedding model with a text body.
+        (
+            "/model/amazon.titan-embed-text-v1/invoke",
+            r#"{"inputText": "a", "textGenerationConfig": {"maxTokenCount": 5}}"#.to_string(),
+            "extraneous key [textGenerationConfig] is not permitted",
+        ),
+        (
+            "/model/cohere.embed-english-v3/invoke",
+            r#"{"inputText": "hello"}"#.to_string(),
+            "#: required key [texts] not found#: required key [input_type] not found#: extraneous key [inputText] is not permitted",
+        ),
+    ];
+    for (uri, body, message) in cases {
+        let (status, headers, v) = call(&app, "POST", uri, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(headers["x-amzn-errortype"], "ValidationException", "{uri}");
+        assert!(
+            v["message"].as_str().unwrap().contains(message),
+            "{uri}: {v}"
+        );
+    }
 }

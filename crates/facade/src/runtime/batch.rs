@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use crate::error::ApiError;
 use bedrock_local_core::Priority;
 
-use crate::runtime::{ensure_text, generate, invoke, model_traits, Caller};
+use crate::runtime::{embed, ensure_text, generate, invoke, model_traits, Caller};
 use crate::state::AppState;
 
 /// Records wait behind interactive requests in the engine's queue.
@@ -45,12 +45,21 @@ fn record_error(err: ApiError) -> RecordError {
 impl FacadeInvoker {
     async fn invoke_model(&self, model_id: &str, body: &[u8]) -> Result<InvokeOutput, ApiError> {
         let started = std::time::Instant::now();
+        let resolved = self.state.registry.resolve(model_id)?;
+        if embed::is_embedding(&resolved) {
+            let out = embed::run(&self.state, &resolved, body, Priority::Batch).await?;
+            return Ok(InvokeOutput {
+                body: out.body,
+                input_tokens: out.input_tokens,
+                output_tokens: 0,
+            });
+        }
         let invoke::DecodedInvoke {
             resolved,
             dialect,
             decoded,
             response,
-        } = invoke::decode(&self.state, model_id, body, false)?;
+        } = invoke::decode(&self.state, resolved, body, false)?;
         let completion = generate(&self.state, &resolved, decoded, started, BATCH).await?;
         let body = dialect.encode(&response, &completion);
         Ok(InvokeOutput {
@@ -107,6 +116,10 @@ impl RecordInvoker for FacadeInvoker {
             .registry
             .resolve(model_id)
             .map_err(|e| record_error(e.into()))?;
+        // Bedrock runs batch jobs for embedding models too (Titan Text Embeddings).
+        if embed::is_embedding(&resolved) {
+            return Ok(());
+        }
         ensure_text(&resolved).map_err(record_error)
     }
 }

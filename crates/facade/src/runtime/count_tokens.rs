@@ -30,7 +30,7 @@ pub async fn count_tokens(
     let prompt = match converse::decode_count_tokens(&body, &traits)? {
         CountTokensInput::Converse(request) => request.decoded.prompt,
         CountTokensInput::InvokeModel(bytes) => {
-            invoke::decode(state, model_id, &bytes, false)?
+            invoke::decode(state, state.registry.resolve(model_id)?, &bytes, false)?
                 .decoded
                 .prompt
         }

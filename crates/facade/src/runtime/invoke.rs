@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use bedrock_local_core::{StopReason, Usage};
+use bedrock_local_core::{Priority, StopReason, Usage};
 use bedrock_local_dialects::{
     ChunkEncoder, Decoded, InvocationMetrics, InvokeDialect, ResponseCtx,
 };
@@ -13,6 +13,7 @@ use bedrock_local_registry::Resolved;
 
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
+use crate::runtime::embed;
 use crate::runtime::stream::{self, Framer, LogFields, Timing};
 use crate::runtime::{ensure_streaming, ensure_text, generate, model_traits, response_ctx, Caller};
 use crate::state::AppState;
@@ -33,15 +34,14 @@ pub struct DecodedInvoke {
     pub response: ResponseCtx,
 }
 
-/// Resolves the model id and decodes `body` with its provider's dialect (`streaming`: for
+/// Decodes `body` with the dialect of the resolved model's provider (`streaming`: for
 /// InvokeModelWithResponseStream, which some models refuse).
 pub fn decode(
     state: &AppState,
-    model_id: &str,
+    resolved: Resolved,
     body: &[u8],
     streaming: bool,
 ) -> Result<DecodedInvoke, ApiError> {
-    let resolved = state.registry.resolve(model_id)?;
     if streaming {
         ensure_streaming(&resolved)?;
     }
@@ -67,20 +67,43 @@ pub fn decode(
     })
 }
 
-/// InvokeModel: resolve, decode with the provider's dialect, generate, encode, add the
-/// token-count and latency headers real Bedrock sends.
+/// InvokeModel: resolve, decode with the provider's dialect, generate (or embed, for
+/// embedding models), encode, add the token-count and latency headers real Bedrock sends.
 pub async fn invoke(
     state: &AppState,
     ctx: &RequestCtx,
     model_id: &str,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let resolved = state.registry.resolve(model_id)?;
+    if embed::is_embedding(&resolved) {
+        let out = embed::run(state, &resolved, &body, Priority::Interactive).await?;
+        let latency_ms = ctx.started.elapsed().as_millis() as u64;
+        tracing::info!(
+            api = "invoke-embed",
+            model_id = %resolved.requested,
+            local = %resolved.local,
+            input_tokens = out.input_tokens,
+            latency_ms,
+            "embedded"
+        );
+        return Ok(json_response(
+            out.body,
+            &[
+                (
+                    "X-Amzn-Bedrock-Input-Token-Count",
+                    u64::from(out.input_tokens),
+                ),
+                ("X-Amzn-Bedrock-Invocation-Latency", latency_ms),
+            ],
+        ));
+    }
     let DecodedInvoke {
         resolved,
         dialect,
         decoded,
         response,
-    } = decode(state, model_id, &body, false)?;
+    } = decode(state, resolved, &body, false)?;
     let completion = generate(
         state,
         &resolved,
@@ -89,23 +112,31 @@ pub async fn invoke(
         Caller::interactive("invoke"),
     )
     .await?;
-    let body = dialect.encode(&response, &completion);
+    Ok(json_response(
+        dialect.encode(&response, &completion),
+        &[
+            (
+                "X-Amzn-Bedrock-Input-Token-Count",
+                u64::from(completion.usage.input_tokens),
+            ),
+            (
+                "X-Amzn-Bedrock-Output-Token-Count",
+                u64::from(completion.usage.output_tokens),
+            ),
+            ("X-Amzn-Bedrock-Invocation-Latency", completion.latency_ms),
+        ],
+    ))
+}
+
+/// A JSON body with Bedrock's numeric headers.
+fn json_response(body: Vec<u8>, headers: &[(&'static str, u64)]) -> Response {
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (
-            "X-Amzn-Bedrock-Input-Token-Count",
-            completion.usage.input_tokens as u64,
-        ),
-        (
-            "X-Amzn-Bedrock-Output-Token-Count",
-            completion.usage.output_tokens as u64,
-        ),
-        ("X-Amzn-Bedrock-Invocation-Latency", completion.latency_ms),
-    ] {
-        headers.insert(name, HeaderValue::from(value));
+    for (name, value) in headers {
+        response
+            .headers_mut()
+            .insert(*name, HeaderValue::from(*value));
     }
-    Ok(response)
+    response
 }
 
 /// InvokeModelWithResponseStream: the provider's own stream chunks, each base64-encoded into
@@ -121,7 +152,7 @@ pub async fn invoke_stream(
         dialect,
         decoded,
         response,
-    } = decode(state, model_id, &body, true)?;
+    } = decode(state, state.registry.resolve(model_id)?, &body, true)?;
     let encoder = dialect.chunk_encoder(&response);
     let generation = stream::start(state, &resolved, decoded, ctx.started).await?;
     let log = LogFields {

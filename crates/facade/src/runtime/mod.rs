@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod converse;
 pub mod count_tokens;
+pub mod embed;
 pub mod invoke;
 pub mod stream;
 
