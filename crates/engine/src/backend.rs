@@ -1,21 +1,23 @@
 //! [`Engine`]: the candle implementation of `bedrock_local_core::InferenceBackend`.
 //!
 //! Owns the front door: which models exist, their queues, admission (a full queue answers
-//! `Overloaded` at once), and the mapping of engine failures to `BackendError`. The work
-//! itself happens on one worker thread per model (see `worker.rs`), started on first use.
+//! `Overloaded` at once), and the mapping of engine failures to `BackendError`. Generation
+//! happens on one worker thread per model (see `worker.rs`), started on first use; embeddings
+//! run on the caller's (blocking) thread, one request at a time per model (see `embed`).
+//! Whether a model generates or embeds is known once it is loaded (its files say).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use bedrock_local_core::{
-    BackendError, GenerateRequest, GenerationStream, InferenceBackend, LocalModelName,
-    ModelLocator, ModelStatus, Prompt, TokenCount,
+    BackendError, EmbedRequest, Embeddings, GenerateRequest, GenerationStream, InferenceBackend,
+    LocalModelName, ModelLocator, ModelStatus, Prompt, TokenCount,
 };
 
 use crate::arch::LoadOptions;
 use crate::queue::{JobQueue, PushError};
-use crate::worker::{self, request_error, Job, ModelShared};
+use crate::worker::{self, request_error, Job, Loaded, ModelShared};
 
 /// Events buffered per request before the worker waits for the reader. Bounds memory per
 /// request; a reader that stops reading holds the worker (backpressure), a reader that drops
@@ -144,6 +146,10 @@ impl Drop for Engine {
 impl InferenceBackend for Engine {
     fn generate(&self, request: GenerateRequest) -> Result<GenerationStream, BackendError> {
         let slot = self.slot(&request.model)?;
+        if slot.shared.is_embedding() {
+            // Known already; otherwise the worker finds out on loading and says so in the stream.
+            return Err(worker::not_a_text_model(&request.model));
+        }
         let queue = self.queue(slot)?;
         let (tx, stream) = GenerationStream::channel(EVENT_BUFFER);
         let model = request.model.to_string();
@@ -176,7 +182,7 @@ impl InferenceBackend for Engine {
         prompt: &Prompt,
     ) -> Result<TokenCount, BackendError> {
         let slot = self.slot(model)?;
-        let loaded = slot.shared.ensure_loaded()?;
+        let loaded = slot.shared.ensure_text()?;
         let ids = loaded.encode_prompt(prompt).map_err(request_error)?;
         Ok(TokenCount {
             prompt_tokens: ids.len() as u32,
@@ -186,9 +192,25 @@ impl InferenceBackend for Engine {
 
     fn load(&self, model: &LocalModelName) -> Result<(), BackendError> {
         let slot = self.slot(model)?;
-        slot.shared.ensure_loaded()?;
-        self.queue(slot)?;
+        if let Loaded::Text(_) = slot.shared.ensure_loaded()? {
+            self.queue(slot)?;
+        }
         Ok(())
+    }
+
+    fn embed(&self, request: EmbedRequest) -> Result<Embeddings, BackendError> {
+        let slot = self.slot(&request.model)?;
+        let model = slot.shared.ensure_embedding()?;
+        let started = Instant::now();
+        let embeddings = model.embed(&request)?;
+        tracing::info!(
+            model = %request.model,
+            texts = request.texts.len(),
+            tokens = embeddings.total_tokens(),
+            embed_ms = started.elapsed().as_millis() as u64,
+            "embeddings computed"
+        );
+        Ok(embeddings)
     }
 
     fn status(&self) -> Vec<ModelStatus> {

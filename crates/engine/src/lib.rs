@@ -1,7 +1,7 @@
 //! The candle CPU inference engine of bedrock-local.
 //!
 //! Owns everything that touches candle, tokenizers and minijinja (and nothing else in the
-//! workspace may): GGUF loading, one file per architecture under `arch/`, the tokenizer built
+//! workspace may): GGUF loading, safetensors encoders for embeddings, one file per architecture under `arch/`, the tokenizer built
 //! from GGUF metadata, chat templates, sampling, stop-sequence handling and the worker thread
 //! that runs inference off the async runtime. The facade sees it only through
 //! `bedrock_local_core::InferenceBackend`, implemented by [`Engine`].
@@ -16,6 +16,7 @@
 //!   detokenization and stop sequences;
 //! - [`tools`]: tool-call syntax, forced calls, parsing calls out of the output;
 //!   [`constrain`]: schema-guided JSON matching that masks tokens so calls are always valid;
+//! - [`embed`]: sentence embeddings with encoder models (BERT) from safetensors;
 //! - [`tokenizer`], [`chat_template`]: built from the GGUF's own metadata;
 //! - [`bench`](mod@bench): llama-bench style measurements; [`testing`]: tiny GGUFs for tests.
 
@@ -24,6 +25,7 @@ pub mod backend;
 pub mod bench;
 pub mod chat_template;
 pub mod constrain;
+pub mod embed;
 pub mod error;
 pub mod generate;
 pub mod loader;

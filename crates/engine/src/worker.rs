@@ -6,8 +6,10 @@
 //! when a lane is full the backend refuses at once. Each job carries its reply channel and the caller's tracing span,
 //! so the thread's logs stay attached to the request (TEI's `BackendThread` pattern).
 //!
+//! Embedding models have no worker: their requests run on the caller's thread (see `embed`).
+//!
 //! Loading happens on whichever thread first needs the model (the worker for a generation,
-//! the caller for `load`/`count_tokens`), serialised by a mutex; the state machine is
+//! the caller for `load`/`count_tokens`/`embed`), serialised by a mutex; the state machine is
 //! NotLoaded -> Loading -> Ready | Failed(reason), and a failed load is retried by the next
 //! request that needs the model.
 
@@ -20,6 +22,7 @@ use bedrock_local_core::{
 };
 
 use crate::arch::{CausalLm, LoadOptions};
+use crate::embed::EmbeddingModel;
 use crate::generate::{self, GenerationPlan, Sink, ToolContext};
 use crate::loader::{self, LoadedModel};
 use crate::queue::JobQueue;
@@ -46,7 +49,16 @@ pub struct ModelShared {
     locator: Arc<dyn ModelLocator>,
     options: LoadOptions,
     state: Mutex<ModelState>,
-    loaded: Mutex<Option<Arc<LoadedModel>>>,
+    loaded: Mutex<Option<Loaded>>,
+}
+
+/// A model in memory: a GGUF text-generation model or an embedding model.
+#[derive(Clone)]
+pub enum Loaded {
+    /// Generates text (through the worker thread).
+    Text(Arc<LoadedModel>),
+    /// Embeds text (on the caller's thread).
+    Embedding(Arc<EmbeddingModel>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,30 +92,49 @@ impl ModelShared {
     }
 
     /// The loaded model, loading it first if needed (blocking; concurrent callers wait for
-    /// the same load).
-    pub fn ensure_loaded(&self) -> Result<Arc<LoadedModel>, BackendError> {
+    /// the same load). Files with a `config.json` are an embedding model, others a GGUF
+    /// text model.
+    pub fn ensure_loaded(&self) -> Result<Loaded, BackendError> {
         let mut slot = lock(&self.loaded);
         if let Some(loaded) = slot.as_ref() {
             return Ok(loaded.clone());
         }
         self.set_state(ModelState::Loading);
         tracing::info!(model = %self.name, "loading model");
+        let failed = |e: EngineError| BackendError::LoadFailed {
+            model: self.name.to_string(),
+            reason: e.to_string(),
+        };
         let result = self.locator.locate(&self.name).and_then(|files| {
-            loader::load(&files, self.options).map_err(|e| BackendError::LoadFailed {
-                model: self.name.to_string(),
-                reason: e.to_string(),
-            })
+            if files.config.is_some() {
+                EmbeddingModel::load(&files)
+                    .map(|m| Loaded::Embedding(Arc::new(m)))
+                    .map_err(failed)
+            } else {
+                loader::load(&files, self.options)
+                    .map(|m| Loaded::Text(Arc::new(m)))
+                    .map_err(failed)
+            }
         });
         match result {
             Ok(loaded) => {
-                tracing::info!(
-                    model = %self.name,
-                    architecture = %loaded.architecture,
-                    context_length = loaded.context_length,
-                    load_ms = loaded.load_time.as_millis() as u64,
-                    "model ready"
-                );
-                let loaded = Arc::new(loaded);
+                match &loaded {
+                    Loaded::Text(m) => tracing::info!(
+                        model = %self.name,
+                        architecture = %m.architecture,
+                        context_length = m.context_length,
+                        load_ms = m.load_time.as_millis() as u64,
+                        "model ready"
+                    ),
+                    Loaded::Embedding(m) => tracing::info!(
+                        model = %self.name,
+                        architecture = %m.architecture,
+                        dimension = m.dimension(),
+                        window = m.window(),
+                        load_ms = m.load_time.as_millis() as u64,
+                        "embedding model ready"
+                    ),
+                }
                 *slot = Some(loaded.clone());
                 self.set_state(ModelState::Ready);
                 Ok(loaded)
@@ -115,6 +146,42 @@ impl ModelShared {
             }
         }
     }
+
+    /// The loaded text-generation model (loading it if needed); `Unsupported` for an
+    /// embedding model.
+    pub fn ensure_text(&self) -> Result<Arc<LoadedModel>, BackendError> {
+        match self.ensure_loaded()? {
+            Loaded::Text(m) => Ok(m),
+            Loaded::Embedding(_) => Err(not_a_text_model(&self.name)),
+        }
+    }
+
+    /// The loaded embedding model (loading it if needed); `Unsupported` for a text model.
+    pub fn ensure_embedding(&self) -> Result<Arc<EmbeddingModel>, BackendError> {
+        match self.ensure_loaded()? {
+            Loaded::Embedding(m) => Ok(m),
+            Loaded::Text(_) => Err(BackendError::Unsupported(format!(
+                "model {} is a text-generation model: it cannot embed text",
+                self.name
+            ))),
+        }
+    }
+
+    /// Whether the model is known (already loaded) to be an embedding model. Never waits for
+    /// a load in progress.
+    pub fn is_embedding(&self) -> bool {
+        matches!(
+            self.loaded.try_lock().as_deref(),
+            Ok(Some(Loaded::Embedding(_)))
+        )
+    }
+}
+
+/// The answer to a generation (or token count) asked of an embedding model.
+pub fn not_a_text_model(name: &LocalModelName) -> BackendError {
+    BackendError::Unsupported(format!(
+        "model {name} is an embedding model: it cannot generate text"
+    ))
 }
 
 /// Starts the worker thread of one model; returns its queue (`capacity` jobs per lane).
@@ -152,7 +219,7 @@ fn serve(shared: &ModelShared, model: &mut Option<Box<dyn CausalLm>>, job: Job) 
         return;
     }
     let queued_ms = job.enqueued.elapsed().as_millis() as u64;
-    let loaded = match shared.ensure_loaded() {
+    let loaded = match shared.ensure_text() {
         Ok(loaded) => loaded,
         Err(e) => {
             let _ = job.tx.blocking_send(Err(e));

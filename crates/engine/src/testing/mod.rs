@@ -12,11 +12,15 @@
 //!   `<start_of_turn>`/`<end_of_turn>`, Llama 2's with `<s>`/`</s>`), no chat template (the
 //!   engine's built-in fallback applies).
 //!
+//! [`tiny_bert_files`] writes a tiny BERT sentence-embedding model (safetensors, config.json,
+//! WordPiece tokenizer.json) the same way.
+//!
 //! Weights are random but fixed (seeded), so greedy output is reproducible. The output
 //! projection is zero for control, unknown and byte tokens: greedy decoding never ends the turn
 //! by itself and always produces visible text, which makes max-token, stop-sequence,
 //! cancellation and queueing tests deterministic.
 
+mod bert;
 mod vocab;
 
 use std::collections::HashMap;
@@ -31,6 +35,7 @@ use candle_core::{Device, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+pub use bert::{tiny_bert_files, tiny_bert_name, TINY_BERT_DIM, TINY_BERT_WINDOW};
 pub use vocab::{byte_level_alphabet, Entry};
 
 use crate::Result;
