@@ -33,6 +33,12 @@ pub struct CommonArgs {
     #[arg(long, env = "DEFAULT_BEDROCK_MODEL", global = true)]
     pub default_model: Option<String>,
 
+    /// The local model every Bedrock embedding model id (Titan Embeddings, Cohere Embed) maps
+    /// to unless models.toml maps it. Default: models.toml's `default_embedding_model`
+    /// (all-minilm-l6-v2).
+    #[arg(long, env = "DEFAULT_BEDROCK_EMBEDDING_MODEL", global = true)]
+    pub default_embedding_model: Option<String>,
+
     /// CPU threads for inference. Default: the CPUs this process may use (container limits
     /// included).
     #[arg(long, env = "BEDROCK_LOCAL_THREADS", global = true)]
@@ -126,6 +132,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     models_file: Option<PathBuf>,
     default_model: Option<String>,
+    default_embedding_model: Option<String>,
     threads: Option<usize>,
     max_context: Option<usize>,
     offline: Option<bool>,
@@ -150,6 +157,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub models_file: Option<PathBuf>,
     pub default_model: Option<String>,
+    pub default_embedding_model: Option<String>,
     pub threads: Option<usize>,
     pub max_context: usize,
     pub offline: bool,
@@ -229,6 +237,11 @@ impl Config {
                 .default_model
                 .clone()
                 .or(file.default_model.clone())
+                .filter(|s| !s.trim().is_empty()),
+            default_embedding_model: args
+                .default_embedding_model
+                .clone()
+                .or(file.default_embedding_model.clone())
                 .filter(|s| !s.trim().is_empty()),
             // The CPUs this process may use: std reads sched affinity and cgroup quotas, so a
             // container limited to 2 CPUs gets 2 threads, not the host's core count.

@@ -30,7 +30,7 @@ pub fn registry(config: &Config, strict_profiles: bool) -> anyhow::Result<Arc<Re
         data_dir: config.data_dir.clone(),
         models_toml: config.models_file.clone(),
         default_text_model: config.default_model.clone(),
-        default_embedding_model: None,
+        default_embedding_model: config.default_embedding_model.clone(),
         strict_profiles,
         pypi_base_url: std::env::var("PYPI_INDEX_URL").ok(),
         hf_endpoint: std::env::var("HF_ENDPOINT").ok(),

@@ -134,7 +134,11 @@ fn embedding_ids_use_the_embedding_model_and_images_report_their_task() {
     for id in [
         "amazon.titan-embed-text-v2:0",
         "amazon.titan-embed-text-v1",
+        "amazon.titan-embed-g1-text-02",
+        "amazon.titan-embed-image-v1",
         "cohere.embed-english-v3",
+        "cohere.embed-multilingual-v3",
+        "cohere.embed-v4:0",
         "us.cohere.embed-v4:0",
     ] {
         let res = r.resolve(id).unwrap();
@@ -336,4 +340,19 @@ fn local_models_lists_all_three_uncached() {
         r.canonical_name("nope"),
         Err(RegistryError::UnknownLocalModel(_))
     ));
+}
+
+#[test]
+fn the_default_embedding_model_can_be_overridden() {
+    let r = registry_with(|c| c.default_embedding_model = Some("all-minilm".into()));
+    assert_eq!(
+        r.resolve("cohere.embed-english-v3").unwrap().local.as_str(),
+        MINILM
+    );
+    // A text model cannot be the embedding default.
+    let bad = Registry::new(RegistryConfig {
+        default_embedding_model: Some("qwen2.5-coder-0.5b-instruct".into()),
+        ..Default::default()
+    });
+    assert!(bad.is_err());
 }
