@@ -34,14 +34,16 @@ cargo test --workspace --no-run
 bin=target/debug/bedrock-local
 
 step "models"
-"$bin" pull qwen2.5-coder-0.5b-instruct gemma-3-270m
+"$bin" pull qwen2.5-coder-0.5b-instruct gemma-3-270m all-minilm-l6-v2
 path_of() { "$bin" models --json | python3 -c "import json,sys; [print(m['path']) for m in map(json.loads, sys.stdin) if m['name']==sys.argv[1]]" "$1"; }
 export BEDROCK_LOCAL_TEST_QWEN_GGUF="$(path_of qwen2.5-coder-0.5b-instruct)"
 export BEDROCK_LOCAL_TEST_GEMMA_GGUF="$(path_of gemma-3-270m)"
+export BEDROCK_LOCAL_TEST_MINILM_DIR="$(dirname "$(path_of all-minilm-l6-v2)")"
 export BEDROCK_LOCAL_TEST_REAL=1
 export BEDROCK_LOCAL_TEST_REAL_PYPI=1
 echo "qwen:  $BEDROCK_LOCAL_TEST_QWEN_GGUF"
 echo "gemma: $BEDROCK_LOCAL_TEST_GEMMA_GGUF"
+echo "minilm: $BEDROCK_LOCAL_TEST_MINILM_DIR"
 
 step "tests"
 cargo test --workspace -- --test-threads 2
