@@ -51,16 +51,21 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
         .await??;
     }
 
-    let text_models = registry
+    let engine_models = registry
         .local_models()
         .into_iter()
-        .filter(|m| m.task == bedrock_local_registry::Task::Text)
+        .filter(|m| {
+            matches!(
+                m.task,
+                bedrock_local_registry::Task::Text | bedrock_local_registry::Task::Embedding
+            )
+        })
         .map(|m| m.name)
         .collect();
     let locator: Arc<dyn ModelLocator> = registry.clone();
     let engine = Engine::new(
         locator,
-        text_models,
+        engine_models,
         EngineConfig {
             threads: config.threads,
             max_context: config.max_context,
