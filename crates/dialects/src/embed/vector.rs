@@ -66,7 +66,9 @@ type Basis = std::sync::Arc<Vec<Vec<f64>>>;
 fn cached_basis(m: usize, d: usize) -> Basis {
     static CACHE: std::sync::Mutex<Vec<((usize, usize), Basis)>> =
         std::sync::Mutex::new(Vec::new());
-    let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((_, b)) = cache.iter().find(|(key, _)| *key == (m, d)) {
         return b.clone();
     }
