@@ -18,11 +18,13 @@
 //!   [`constrain`]: schema-guided JSON matching that masks tokens so calls are always valid;
 //! - [`embed`]: sentence embeddings with encoder models (BERT) from safetensors;
 //! - [`tokenizer`], [`chat_template`]: built from the GGUF's own metadata;
-//! - [`bench`](mod@bench): llama-bench style measurements; [`testing`]: tiny GGUFs for tests.
+//! - [`bench`](mod@bench): llama-bench style measurements; [`bench_embed`](mod@bench_embed):
+//!   embeddings per second by batch size; [`testing`]: tiny GGUFs for tests.
 
 pub mod arch;
 pub mod backend;
 pub mod bench;
+pub mod bench_embed;
 pub mod chat_template;
 pub mod constrain;
 pub mod embed;
@@ -39,4 +41,5 @@ mod worker;
 
 pub use backend::{Engine, EngineConfig};
 pub use bench::{bench, BenchReport};
+pub use bench_embed::{bench_embed, EmbedBenchReport, EmbedBenchRow};
 pub use error::{EngineError, Result};
