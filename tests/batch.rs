@@ -243,22 +243,6 @@ async fn job_api_validates_and_reports_unknown_jobs() {
     assert_eq!(list.invocation_job_summaries()[0].job_arn(), arn);
 }
 
-/// False (with a note) while this build answers S3 requests with NotImplemented: the S3 tests
-/// below need the store crate's endpoint on the same port.
-fn s3_served(server: &common::Server) -> bool {
-    let response = ureq::get(&format!("{}/", server.base))
-        .set(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .call();
-    let not_served = matches!(response, Err(ureq::Error::Status(501, _)));
-    if not_served {
-        eprintln!("skipped: this build does not serve S3 yet");
-    }
-    !not_served
-}
-
 fn mistral_record(id: &str, prompt: &str, max_tokens: u32) -> String {
     serde_json::json!({
         "recordId": id,
@@ -270,9 +254,6 @@ fn mistral_record(id: &str, prompt: &str, max_tokens: u32) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_every_operation_and_status_path() {
     let server = common::start_tiny();
-    if !s3_served(&server) {
-        return;
-    }
     let client = bedrock(&server).await;
     let s3 = s3_client(&server).await;
     let _ = s3.create_bucket().bucket("out-bucket").send().await;
@@ -521,9 +502,6 @@ fn guide_step_4_through_the_aws_cli() {
         assert!(ok, "aws {args:?}: {stderr}");
         stdout
     };
-    if !s3_served(&server) {
-        return;
-    }
     if aws(&server.base, &["--version"], dir.path()).is_none() {
         eprintln!("skipped: the aws CLI is not installed");
         return;
@@ -600,9 +578,6 @@ async fn a_job_killed_mid_run_resumes_with_every_record_once() {
         .collect();
     let arn = {
         let server = start_in(dir.path(), &[]);
-        if !s3_served(&server) {
-            return;
-        }
         let client = bedrock(&server).await;
         let s3 = s3_client(&server).await;
         let _ = s3.create_bucket().bucket("restart-out").send().await;
@@ -681,9 +656,6 @@ async fn a_job_killed_mid_run_resumes_with_every_record_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_runner_can_use_an_external_s3() {
     let external = common::start_tiny();
-    if !s3_served(&external) {
-        return;
-    }
     let ext_s3 = s3_client(&external).await;
     put(
         &ext_s3,
