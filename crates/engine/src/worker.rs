@@ -3,8 +3,9 @@
 //! Inference never runs on the async runtime: each model gets a dedicated thread that takes
 //! jobs from its [`JobQueue`] (interactive requests first come, first served, then batch-job
 //! records; one generation at a time). The bounded queue is the backpressure of DESIGN.md §4:
-//! when a lane is full the backend refuses at once. Each job carries its reply channel and the caller's tracing span,
-//! so the thread's logs stay attached to the request (TEI's `BackendThread` pattern).
+//! when a lane is full the backend refuses at once. Each job carries its reply channel and
+//! the caller's tracing span, so the thread's logs stay attached to the request (TEI's
+//! `BackendThread` pattern).
 //!
 //! Embedding models have no worker: their requests run on the caller's thread (see `embed`).
 //!
