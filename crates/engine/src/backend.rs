@@ -16,7 +16,7 @@ use bedrock_local_core::{
 };
 
 use crate::arch::LoadOptions;
-use crate::queue::{JobQueue, PushError};
+use crate::queue::{Gate, GateFull, JobQueue, PushError};
 use crate::worker::{self, request_error, Job, Loaded, ModelShared};
 
 /// Events buffered per request before the worker waits for the reader. Bounds memory per
@@ -65,6 +65,8 @@ struct Slot {
     shared: Arc<ModelShared>,
     /// The worker's queue, created with the worker on first use.
     queue: Mutex<Option<Arc<JobQueue<Job>>>>,
+    /// Turns of embedding calls (they run on the caller's thread, interactive first).
+    embed_gate: Gate,
 }
 
 /// The candle CPU engine. Cheap to share behind an `Arc`; all methods take `&self`.
@@ -95,6 +97,7 @@ impl Engine {
                     Slot {
                         shared,
                         queue: Mutex::new(None),
+                        embed_gate: Gate::new(config.queue_capacity),
                     },
                 )
             })
@@ -201,13 +204,20 @@ impl InferenceBackend for Engine {
     fn embed(&self, request: EmbedRequest) -> Result<Embeddings, BackendError> {
         let slot = self.slot(&request.model)?;
         let model = slot.shared.ensure_embedding()?;
+        let queued = Instant::now();
+        let _turn = slot.embed_gate.enter(request.priority).map_err(|GateFull| {
+            tracing::warn!(model = %request.model, priority = ?request.priority, "embedding queue full: request refused");
+            BackendError::Overloaded(request.model.to_string())
+        })?;
         let started = Instant::now();
         let embeddings = model.embed(&request)?;
         tracing::info!(
             model = %request.model,
             texts = request.texts.len(),
             tokens = embeddings.total_tokens(),
+            queued_ms = (started - queued).as_millis() as u64,
             embed_ms = started.elapsed().as_millis() as u64,
+            priority = ?request.priority,
             "embeddings computed"
         );
         Ok(embeddings)

@@ -9,7 +9,8 @@
 //! Map of the crate:
 //! - [`backend`]: [`Engine`] and [`EngineConfig`]: models, queues, admission, error mapping;
 //! - `worker`: one OS thread per model, lazy loading, the request lifecycle;
-//! - `queue`: each model's bounded queue, interactive requests before batch-job records;
+//! - `queue`: each model's bounded queue, interactive requests before batch-job records, and
+//!   the same rules for embedding calls (`Gate`);
 //! - [`loader`]: GGUF -> tokenizer + chat template + weights; prompt -> token ids;
 //! - [`arch`]: [`arch::CausalLm`] and one file per architecture (qwen2, gemma3, llama);
 //! - [`generate`]: the decode loop; [`sampling`]: next-token choice; [`stream`]: UTF-8-safe

@@ -5,6 +5,10 @@
 //! record already running (the engine runs one generation at a time). Each lane is bounded
 //! on its own: a full interactive lane refuses at once (Bedrock's ThrottlingException), and a
 //! batch job filling its lane cannot make interactive callers throttle.
+//!
+//! Embeddings run on the caller's thread rather than a worker; [`Gate`] gives them the same
+//! rules: one call at a time per model, interactive callers before waiting batch records, a
+//! bounded waiting room per class (full → `Overloaded`).
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -108,6 +112,89 @@ impl<T> JobQueue<T> {
     }
 }
 
+/// Turns for work that runs on the caller's own thread (embeddings): one at a time,
+/// interactive callers before batch-job records, at most `capacity` waiting per class.
+pub struct Gate {
+    state: Mutex<GateState>,
+    turn_over: Condvar,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct GateState {
+    busy: bool,
+    waiting_interactive: usize,
+    waiting_batch: usize,
+}
+
+/// Holding one is having the turn; dropping it ends the turn.
+pub struct Turn<'a> {
+    gate: &'a Gate,
+}
+
+/// The class's waiting room is full.
+#[derive(Debug, PartialEq, Eq)]
+pub struct GateFull;
+
+impl Gate {
+    /// A free gate letting `capacity` callers (at least one) of each class wait.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::new(GateState::default()),
+            turn_over: Condvar::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for this caller's turn: while another turn runs, and for a batch caller also
+    /// while any interactive caller waits.
+    pub fn enter(&self, priority: Priority) -> Result<Turn<'_>, GateFull> {
+        let mut state = self.lock();
+        let waiting = match priority {
+            Priority::Interactive => &mut state.waiting_interactive,
+            Priority::Batch => &mut state.waiting_batch,
+        };
+        if *waiting >= self.capacity {
+            return Err(GateFull);
+        }
+        *waiting += 1;
+        loop {
+            let yield_to_interactive = priority == Priority::Batch && state.waiting_interactive > 0;
+            if !state.busy && !yield_to_interactive {
+                break;
+            }
+            state = self
+                .turn_over
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        match priority {
+            Priority::Interactive => state.waiting_interactive -= 1,
+            Priority::Batch => state.waiting_batch -= 1,
+        }
+        state.busy = true;
+        Ok(Turn { gate: self })
+    }
+
+    /// Callers waiting, interactive and batch.
+    #[cfg(test)]
+    pub fn waiting(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.waiting_interactive, state.waiting_batch)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.gate.lock().busy = false;
+        self.gate.turn_over.notify_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -170,5 +257,54 @@ mod tests {
         queue.close();
         assert_eq!(worker.join().unwrap(), [1]);
         assert_eq!(queue.push(Priority::Batch, 2), Err(PushError::Closed(2)));
+    }
+
+    fn wait_until(gate: &Gate, waiting: (usize, usize)) {
+        while gate.waiting() != waiting {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn the_gate_serves_interactive_callers_before_waiting_batch_records() {
+        let gate = Arc::new(Gate::new(4));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = gate.enter(Priority::Batch).unwrap();
+        let spawn = |priority: Priority, name: &'static str| {
+            let (gate, order) = (gate.clone(), order.clone());
+            std::thread::spawn(move || {
+                let _turn = gate.enter(priority).unwrap();
+                order.lock().unwrap().push(name);
+            })
+        };
+        let record = spawn(Priority::Batch, "record");
+        wait_until(&gate, (0, 1));
+        let call = spawn(Priority::Interactive, "call");
+        wait_until(&gate, (1, 1));
+        drop(first);
+        call.join().unwrap();
+        record.join().unwrap();
+        assert_eq!(*order.lock().unwrap(), ["call", "record"]);
+    }
+
+    #[test]
+    fn a_full_waiting_room_refuses_at_once() {
+        let gate = Arc::new(Gate::new(1));
+        let turn = gate.enter(Priority::Interactive).unwrap();
+        let waiter = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.enter(Priority::Interactive).map(drop))
+        };
+        wait_until(&gate, (1, 0));
+        assert_eq!(gate.enter(Priority::Interactive).err(), Some(GateFull));
+        // The batch class has its own room.
+        let batch = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.enter(Priority::Batch).map(drop))
+        };
+        wait_until(&gate, (1, 1));
+        drop(turn);
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        assert_eq!(batch.join().unwrap(), Ok(()));
     }
 }
