@@ -195,19 +195,6 @@ pub(crate) fn check_max_tokens(
     }
 }
 
-/// The strings of a validated string array (empty when absent).
-pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Sampling from Cohere's `temperature`, `p` and `k` (`k` 0 means off).
 pub(crate) fn sampling(object: &Map<String, Value>, temperature: f32, p: f32) -> SamplingParams {
     let number = |key: &str, default: f32| everit::number_or(object, key, default);
@@ -254,7 +241,7 @@ impl InvokeDialect for CohereChat {
             prompt,
             max_tokens: everit::count(&object, "max_tokens").unwrap_or(traits.default_max_tokens),
             sampling,
-            stop_sequences: strings(object.get("stop_sequences")),
+            stop_sequences: everit::strings(object.get("stop_sequences")),
             echo: json!({
                 "chat_history": object.get("chat_history").cloned().unwrap_or(json!([])),
                 "message": message,

@@ -24,7 +24,7 @@
 use bedrock_local_core::{ChatMessage, Prompt, Role, StopReason, ToolChoice, Usage};
 use serde_json::{json, Value};
 
-use super::{check_max_tokens, finish_reason, generation_id, sampling, strings, uuid_text};
+use super::{check_max_tokens, finish_reason, generation_id, sampling, uuid_text};
 use crate::everit::{self, array_of, integer, prop, Kind, Schema};
 use crate::{
     invocation_metrics_json, ChunkEncoder, Completion, Decoded, DialectError, InvocationMetrics,
@@ -116,7 +116,7 @@ impl InvokeDialect for CohereCommand {
             },
             max_tokens: everit::count(&object, "max_tokens").unwrap_or(traits.default_max_tokens),
             sampling: sampling(&object, DEFAULT_TEMPERATURE, DEFAULT_P),
-            stop_sequences: strings(object.get("stop_sequences")),
+            stop_sequences: everit::strings(object.get("stop_sequences")),
             echo: json!({
                 "prompt": prompt,
                 "stream": object.get("stream") == Some(&Value::Bool(true)),

@@ -272,3 +272,16 @@ pub(crate) fn count(object: &Map<String, Value>, key: &str) -> Option<u32> {
         .and_then(Value::as_u64)
         .and_then(|v| u32::try_from(v).ok())
 }
+
+/// The strings of a validated string array (empty when absent).
+pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -228,7 +228,7 @@ impl InvokeDialect for Mistral {
                     .map(|k| k as usize),
                 seed: 0,
             },
-            stop_sequences: strings(object.get("stop")),
+            stop_sequences: everit::strings(object.get("stop")),
             echo: format.echo(),
         })
     }
@@ -263,19 +263,6 @@ impl InvokeDialect for Mistral {
             tool_calls: Vec::new(),
         })
     }
-}
-
-/// The strings of a validated string array (empty when absent).
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The `tool_calls` array of a response or chunk.

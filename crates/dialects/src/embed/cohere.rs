@@ -162,16 +162,7 @@ impl EmbedDialect for CohereEmbed {
             if v4 { &V4_SCHEMA } else { &V3_SCHEMA },
             &mut violations,
         );
-        let texts: Vec<String> = object
-            .get("texts")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let texts: Vec<String> = everit::strings(object.get("texts"));
         for (i, text) in texts.iter().enumerate() {
             let chars = text.chars().count();
             if chars > MAX_CHARS {
@@ -210,16 +201,7 @@ impl EmbedDialect for CohereEmbed {
         } else {
             truncate
         };
-        let types = object
-            .get("embedding_types")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let types = everit::strings(object.get("embedding_types"));
         Ok(EmbedDecoded {
             texts: texts.clone(),
             max_input_tokens: Some(max_tokens),

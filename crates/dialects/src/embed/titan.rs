@@ -147,16 +147,10 @@ impl EmbedDialect for TitanEmbed {
                         "#/inputText: expected maxLength: {V2_MAX_CHARS}, actual: {chars}"
                     ));
                 }
-                let types = object
-                    .get("embeddingTypes")
-                    .and_then(Value::as_array)
-                    .map(|list| {
-                        list.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_else(|| vec!["float".to_string()]);
+                let types = match object.get("embeddingTypes") {
+                    Some(list) => everit::strings(Some(list)),
+                    None => vec!["float".to_string()],
+                };
                 (
                     object
                         .get("dimensions")
