@@ -20,29 +20,6 @@ use aws_sdk_bedrock::types::{
 const ROLE: &str = "arn:aws:iam::123456789012:role/MyBatchInferenceRole";
 const MODEL: &str = "mistral.mistral-small-2402-v1:0";
 
-/// A server over the tiny models whose data dir outlives it (for restarts).
-fn start_in(dir: &Path, env: &[(&str, &str)]) -> common::Server {
-    let toml = if dir.join("models.toml").exists() {
-        dir.join("models.toml")
-    } else {
-        common::write_tiny_models(dir)
-    };
-    let data = dir.join("data");
-    common::start(
-        &[
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--models-file",
-            toml.to_str().unwrap(),
-        ],
-        env,
-        None,
-    )
-}
-
 async fn s3_client(server: &common::Server) -> aws_sdk_s3::Client {
     let config = common::sdk_config(server).await;
     aws_sdk_s3::Client::from_conf(
@@ -577,7 +554,7 @@ async fn a_job_killed_mid_run_resumes_with_every_record_once() {
         .map(|i| mistral_record(&format!("R{i:04}"), "Tell a long story", 160))
         .collect();
     let arn = {
-        let server = start_in(dir.path(), &[]);
+        let server = common::start_in(dir.path(), &[]);
         let client = bedrock(&server).await;
         let s3 = s3_client(&server).await;
         let _ = s3.create_bucket().bucket("restart-out").send().await;
@@ -613,7 +590,7 @@ async fn a_job_killed_mid_run_resumes_with_every_record_once() {
         arn
         // The server is killed (SIGKILL) here.
     };
-    let server = start_in(dir.path(), &[]);
+    let server = common::start_in(dir.path(), &[]);
     let client = bedrock(&server).await;
     let (_, job) = wait(&client, &arn).await;
     assert_eq!(
@@ -667,7 +644,7 @@ async fn the_runner_can_use_an_external_s3() {
     let _ = ext_s3.create_bucket().bucket("ext-out").send().await;
 
     let dir = tempfile::tempdir().unwrap();
-    let server = start_in(
+    let server = common::start_in(
         dir.path(),
         &[
             ("BEDROCK_BATCH_S3_ENDPOINT", &external.base),

@@ -475,21 +475,8 @@ async fn sdk_virtual_host_style() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_multipart_and_path_safety() {
     let dir = tempfile::tempdir().unwrap();
-    let models = common::write_tiny_models(dir.path());
     let data = dir.path().join("data");
-    let server = common::start(
-        &[
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--models-file",
-            models.to_str().unwrap(),
-        ],
-        &[],
-        None,
-    );
+    let server = common::start_in(dir.path(), &[]);
     let (client, _) = s3_client(&server, true).await;
     client.create_bucket().bucket("mpu").send().await.unwrap();
 

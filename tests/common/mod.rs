@@ -119,6 +119,30 @@ pub fn start_tiny_with(extra: &[&str]) -> Server {
     start(&args, &[], Some(dir))
 }
 
+/// A server over the tiny models (written into `dir` unless a `models.toml` is there) with
+/// its data dir at `dir/data`, which outlives the server (for restarts and file checks).
+pub fn start_in(dir: &Path, env: &[(&str, &str)]) -> Server {
+    let toml = if dir.join("models.toml").exists() {
+        dir.join("models.toml")
+    } else {
+        write_tiny_models(dir)
+    };
+    let data = dir.join("data");
+    start(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--models-file",
+            toml.to_str().unwrap(),
+        ],
+        env,
+        None,
+    )
+}
+
 /// A server over the tiny models.
 pub fn start_tiny() -> Server {
     start_tiny_with(&[])

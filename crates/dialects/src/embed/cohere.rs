@@ -132,21 +132,6 @@ fn typed(kind: &str, floats: &[Vec<f32>]) -> Values {
     }
 }
 
-/// The id Cohere puts on a response, from a 32-hex-digit UUID: the dashed form.
-fn dashed(hex: &str) -> String {
-    if hex.len() != 32 {
-        return hex.to_string();
-    }
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
-
 impl EmbedDialect for CohereEmbed {
     fn name(&self) -> &'static str {
         "cohere-embed"
@@ -240,7 +225,7 @@ impl EmbedDialect for CohereEmbed {
             )
         };
         to_bytes(&Response {
-            id: dashed(response_id),
+            id: crate::cohere::uuid_text(response_id),
             response_type,
             embeddings: field,
             texts: &plan.texts,
