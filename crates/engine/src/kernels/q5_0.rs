@@ -1,0 +1,287 @@
+//! Q5_0 weights (ggml layout): blocks of 32 values, 22 bytes each: an f16 scale `d`, a u32
+//! `qh` (bit `j` = fifth bit of element `j`), then 16 bytes `qs` (element `j < 16` in the
+//! low nibble of `qs[j]`, element `j + 16` in its high nibble); `x = d * (q - 16)`.
+//!
+//! The kernels decode `q - 16` to a signed byte in [-16, 15] and reuse the Q8_0 integer path
+//! (`|w| * sign(a, w)`), so the canonical order is exactly Q8_0's: 16 f32 lanes, block `b` in
+//! lanes `8 * (b % 2) + l`, lane `l` = exact i32 sum over elements `4l .. 4l + 4`,
+//! `acc = fma(d_w * d_a, p, acc)`, then [`super::reduce_lanes`].
+
+use super::act::{Q8Row, QK};
+#[cfg(target_arch = "x86_64")]
+use super::cpu::{self, Level};
+use super::{f16_to_f32, reduce_lanes};
+
+/// Elements per block.
+pub const BLOCK: usize = 32;
+/// Bytes per block.
+pub const BLOCK_BYTES: usize = 22;
+
+/// The 32 signed values `q - 16` of one block.
+#[inline]
+fn decode(blk: &[u8]) -> [i8; 32] {
+    let qh = u32::from_le_bytes([blk[2], blk[3], blk[4], blk[5]]);
+    let qs = &blk[6..22];
+    let mut v = [0i8; 32];
+    for j in 0..16 {
+        let lo = (qs[j] & 15) | ((((qh >> j) & 1) as u8) << 4);
+        let hi = (qs[j] >> 4) | ((((qh >> (j + 16)) & 1) as u8) << 4);
+        v[j] = lo as i8 - 16;
+        v[j + 16] = hi as i8 - 16;
+    }
+    v
+}
+
+/// Dequantizes whole blocks of `src` into `out` (`out.len()` values).
+pub fn dequantize(src: &[u8], out: &mut [f32]) {
+    for (blk, o) in src
+        .chunks_exact(BLOCK_BYTES)
+        .zip(out.chunks_exact_mut(BLOCK))
+    {
+        let d = f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
+        for (v, q) in o.iter_mut().zip(decode(blk)) {
+            *v = d * f32::from(q);
+        }
+    }
+}
+
+#[inline]
+fn block_scalar(blk: &[u8], a: &Q8Row, b: usize, acc: &mut [f32; 16]) {
+    let s = f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])) * a.d()[b];
+    let x = &a.qs()[b * QK..b * QK + QK];
+    let q = decode(blk);
+    let half = (b & 1) * 8;
+    for l in 0..8 {
+        let mut p = 0i32;
+        for k in 4 * l..4 * l + 4 {
+            p += i32::from(q[k]) * i32::from(x[k]);
+        }
+        acc[half + l] = s.mul_add(p as f32, acc[half + l]);
+    }
+}
+
+/// The canonical dot product of one weight row with an activation row (same block count).
+pub fn dot_scalar(w: &[u8], a: &Q8Row) -> f32 {
+    let mut acc = [0f32; 16];
+    for (b, blk) in w.chunks_exact(BLOCK_BYTES).take(a.blocks()).enumerate() {
+        block_scalar(blk, a, b, &mut acc);
+    }
+    reduce_lanes(&mut acc)
+}
+
+/// [`dot_scalar`] at the level [`cpu::level`] chose.
+pub fn dot(w: &[u8], a: &Q8Row) -> f32 {
+    debug_assert_eq!(w.len(), a.blocks() * BLOCK_BYTES);
+    #[cfg(target_arch = "x86_64")]
+    match cpu::level() {
+        // SAFETY: the level is capped at what the CPU reports (cpu::detected).
+        Level::Avx512 => return unsafe { dot_avx512(w, a) },
+        Level::Avx2 => return unsafe { dot_avx2(w, a) },
+        Level::Scalar => {}
+    }
+    dot_scalar(w, a)
+}
+
+/// One weight row against four activation rows; each result equals [`dot`] of that row.
+pub fn dot4(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if cpu::level() == Level::Avx512 {
+        // SAFETY: AVX-512 (with VNNI) is available when the level says so.
+        return unsafe { dot4_avx512(w, a) };
+    }
+    a.map(|r| dot(w, r))
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use x86::{dot4_avx512, dot_avx2, dot_avx512};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::super::{f16_to_f32, reduce_lanes};
+    use super::{block_scalar, Q8Row, BLOCK_BYTES, QK};
+    use std::arch::x86_64::*;
+
+    #[inline]
+    unsafe fn dw(blk: *const u8) -> f32 {
+        f16_to_f32(u16::from_le_bytes([*blk, *blk.add(1)]))
+    }
+
+    #[inline]
+    unsafe fn qh(blk: *const u8) -> u32 {
+        u32::from_le_bytes([*blk.add(2), *blk.add(3), *blk.add(4), *blk.add(5)])
+    }
+
+    /// One block's 32 signed values `q - 16`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn decode_avx2(blk: *const u8) -> __m256i {
+        let v = _mm_loadu_si128(blk.add(6) as *const __m128i);
+        let m4 = _mm_set1_epi8(15);
+        let lo = _mm_and_si128(v, m4);
+        let hi = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+        let q = _mm256_set_m128i(hi, lo);
+        // Byte j of `bits` = 0xFF when bit j of qh is set.
+        let h = _mm256_set1_epi32(qh(blk) as i32);
+        let spread = _mm256_shuffle_epi8(
+            h,
+            _mm256_setr_epi64x(
+                0,
+                0x0101_0101_0101_0101,
+                0x0202_0202_0202_0202,
+                0x0303_0303_0303_0303,
+            ),
+        );
+        let probe = _mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe));
+        let bits = _mm256_cmpeq_epi8(probe, _mm256_set1_epi64x(-1));
+        // Without the fifth bit, q - 16 = q | 0xF0 (two's complement); with it, q.
+        _mm256_or_si256(q, _mm256_andnot_si256(bits, _mm256_set1_epi8(0xF0u8 as i8)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn block_avx2(blk: *const u8, x: *const i8, da: f32, acc: __m256) -> __m256 {
+        let q = decode_avx2(blk);
+        let xv = _mm256_loadu_si256(x as *const __m256i);
+        let p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
+        let p = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+        _mm256_fmadd_ps(_mm256_set1_ps(dw(blk) * da), _mm256_cvtepi32_ps(p), acc)
+    }
+
+    /// AVX2 + FMA + F16C version of [`super::dot_scalar`] (same bits).
+    ///
+    /// # Safety
+    /// The CPU must support avx2, fma and f16c; `w` must hold `a.blocks()` blocks.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_avx2(w: &[u8], a: &Q8Row) -> f32 {
+        let nb = a.blocks().min(w.len() / BLOCK_BYTES);
+        let (wp, xp, dp) = (w.as_ptr(), a.qs().as_ptr(), a.d());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut b = 0;
+        while b + 2 <= nb {
+            acc0 = block_avx2(wp.add(b * BLOCK_BYTES), xp.add(b * QK), dp[b], acc0);
+            acc1 = block_avx2(
+                wp.add((b + 1) * BLOCK_BYTES),
+                xp.add((b + 1) * QK),
+                dp[b + 1],
+                acc1,
+            );
+            b += 2;
+        }
+        if b < nb {
+            acc0 = block_avx2(wp.add(b * BLOCK_BYTES), xp.add(b * QK), dp[b], acc0);
+        }
+        let mut lanes = [0f32; 16];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), acc0);
+        _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc1);
+        reduce_lanes(&mut lanes)
+    }
+
+    /// Two blocks' signed values as unsigned magnitudes, and the mask of negative values.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    unsafe fn pair_weights(blk: *const u8) -> (__m512i, __mmask64) {
+        let n0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(blk.add(6) as *const __m128i));
+        let n1 = _mm256_broadcastsi128_si256(_mm_loadu_si128(
+            blk.add(BLOCK_BYTES + 6) as *const __m128i
+        ));
+        let n = _mm512_inserti64x4(_mm512_castsi256_si512(n0), n1, 1);
+        // 128-bit lanes 1 and 3 take the high nibbles.
+        let n = _mm512_mask_srli_epi16(n, 0xFF00_FF00, n, 4);
+        let q = _mm512_and_si512(n, _mm512_set1_epi8(15));
+        let high = u64::from(qh(blk)) | (u64::from(qh(blk.add(BLOCK_BYTES))) << 32);
+        let v = _mm512_mask_sub_epi8(q, !high, q, _mm512_set1_epi8(16));
+        (_mm512_abs_epi8(v), _mm512_movepi8_mask(v))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    unsafe fn pair_scales(s0: f32, s1: f32) -> __m512 {
+        let lo = _mm512_castps_pd(_mm512_set1_ps(s0));
+        _mm512_castpd_ps(_mm512_insertf64x4(
+            lo,
+            _mm256_castps_pd(_mm256_set1_ps(s1)),
+            1,
+        ))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    unsafe fn pair_dot(aq: __m512i, neg: __mmask64, x: *const i8) -> __m512 {
+        let xv = _mm512_loadu_si512(x as *const __m512i);
+        let sx = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
+        _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), aq, sx))
+    }
+
+    /// AVX-512 VNNI version of [`super::dot_scalar`] (same bits), two blocks per zmm.
+    ///
+    /// # Safety
+    /// The CPU must support avx512f/bw/vl/vnni, avx2, fma and f16c; `w` must hold
+    /// `a.blocks()` blocks.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot_avx512(w: &[u8], a: &Q8Row) -> f32 {
+        let nb = a.blocks().min(w.len() / BLOCK_BYTES);
+        let (wp, xp, dp) = (w.as_ptr(), a.qs().as_ptr(), a.d());
+        let mut acc = _mm512_setzero_ps();
+        let mut b = 0;
+        while b + 2 <= nb {
+            let blk = wp.add(b * BLOCK_BYTES);
+            let (aq, neg) = pair_weights(blk);
+            let p = pair_dot(aq, neg, xp.add(b * QK));
+            let s = pair_scales(dw(blk) * dp[b], dw(blk.add(BLOCK_BYTES)) * dp[b + 1]);
+            acc = _mm512_fmadd_ps(s, p, acc);
+            b += 2;
+        }
+        let mut lanes = [0f32; 16];
+        _mm512_storeu_ps(lanes.as_mut_ptr(), acc);
+        if b < nb {
+            block_scalar(&w[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES], a, b, &mut lanes);
+        }
+        reduce_lanes(&mut lanes)
+    }
+
+    /// [`dot_avx512`] of one weight row against four activation rows, decoding each weight
+    /// pair once.
+    ///
+    /// # Safety
+    /// As [`dot_avx512`], for each of the four rows.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot4_avx512(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
+        let nb = a
+            .iter()
+            .map(|r| r.blocks())
+            .min()
+            .unwrap_or(0)
+            .min(w.len() / BLOCK_BYTES);
+        let wp = w.as_ptr();
+        let xp = a.map(|r| r.qs().as_ptr());
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut b = 0;
+        while b + 2 <= nb {
+            let blk = wp.add(b * BLOCK_BYTES);
+            let (aq, neg) = pair_weights(blk);
+            let (dw0, dw1) = (dw(blk), dw(blk.add(BLOCK_BYTES)));
+            for i in 0..4 {
+                let p = pair_dot(aq, neg, xp[i].add(b * QK));
+                let d = a[i].d();
+                acc[i] = _mm512_fmadd_ps(pair_scales(dw0 * d[b], dw1 * d[b + 1]), p, acc[i]);
+            }
+            b += 2;
+        }
+        let mut out = [0f32; 4];
+        for i in 0..4 {
+            let mut lanes = [0f32; 16];
+            _mm512_storeu_ps(lanes.as_mut_ptr(), acc[i]);
+            if b < nb {
+                block_scalar(
+                    &w[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES],
+                    a[i],
+                    b,
+                    &mut lanes,
+                );
+            }
+            out[i] = reduce_lanes(&mut lanes);
+        }
+        out
+    }
+}
