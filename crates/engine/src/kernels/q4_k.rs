@@ -37,15 +37,24 @@ pub const BLOCK_BYTES: usize = 144;
 /// the top 2 bits of bytes 0-3 (scales) and 4-7 (mins).
 #[inline(always)]
 pub(crate) fn scales_mins(s: &[u8]) -> ([u8; 8], [u8; 8]) {
-    let mut sc = [0u8; 8];
-    let mut mn = [0u8; 8];
-    for j in 0..4 {
-        sc[j] = s[j] & 63;
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
-    (sc, mn)
+    let (sc, mn) = packed_scales_mins(s);
+    (sc.to_le_bytes(), mn.to_le_bytes())
+}
+
+/// [`scales_mins`] as two little-endian words (byte `j` = sub-block `j`), computed a word at a
+/// time: per byte, `(x >> 6) << 4` is `(word >> 2) & 0x30`.
+#[inline(always)]
+pub(crate) fn packed_scales_mins(s: &[u8]) -> (u64, u64) {
+    let word = |i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    let (w0, w1, w2) = (word(0), word(4), word(8));
+    let sc_lo = w0 & 0x3f3f_3f3f;
+    let sc_hi = (w2 & 0x0f0f_0f0f) | ((w0 >> 2) & 0x3030_3030);
+    let mn_lo = w1 & 0x3f3f_3f3f;
+    let mn_hi = ((w2 >> 4) & 0x0f0f_0f0f) | ((w1 >> 2) & 0x3030_3030);
+    (
+        u64::from(sc_lo) | (u64::from(sc_hi) << 32),
+        u64::from(mn_lo) | (u64::from(mn_hi) << 32),
+    )
 }
 
 /// Decodes whole blocks of `src` into `out` (`out.len() == src.len() / 144 * 256`).
@@ -183,8 +192,8 @@ pub(crate) fn dot_at<const N: usize>(at: Level, w: &[u8], a: [&Q8KRow; N]) -> [f
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::act_k::{read_f16, Q8KRow, BSUMS, QK_K};
-    use super::{scales_mins, BLOCK_BYTES};
+    use super::super::act_k::{Q8KRow, BSUMS, QK_K};
+    use super::{packed_scales_mins, BLOCK_BYTES};
     use std::arch::x86_64::*;
 
     /// Horizontal end of the canonical reduction on one row's accumulators.
@@ -197,117 +206,97 @@ mod x86 {
         _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)))
     }
 
-    /// Per block: the i16 scale of each 32-element sub-block in both halves of a vector
-    /// (`scale16[j]` = 16 copies of `sc[j]`), and `[m0, m0, m1, m1, .., m7, m7]` as i16.
+    /// A block's `d` and `dmin` (F16C: exact, like the scalar conversion).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn block_scales(s: &[u8]) -> ([__m256i; 8], __m256i) {
-        let (sc, mn) = scales_mins(s);
-        let sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(sc.as_ptr().cast()));
-        let sc16 = _mm256_broadcastsi128_si256(sc8);
-        let scale16 = [
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0100)),
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0302)),
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0504)),
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0706)),
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0908)),
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0b0a)),
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0d0c)),
-            _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(0x0f0e)),
-        ];
-        let mn8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(mn.as_ptr().cast()));
-        let mins = _mm256_set_m128i(_mm_unpackhi_epi16(mn8, mn8), _mm_unpacklo_epi16(mn8, mn8));
-        (scale16, mins)
+    unsafe fn d_dmin(blk: *const u8) -> (f32, f32) {
+        let v = _mm_cvtph_ps(_mm_cvtsi32_si128(blk.cast::<i32>().read_unaligned()));
+        (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_movehdup_ps(v)))
     }
 
-    /// AVX2 path (`maddubs` + `madd`); `N` activation rows share the weight decoding.
+    /// Per block: the scales as i16 in both 128-bit halves (`[sc0..sc7 | sc0..sc7]`) and the
+    /// mins as `[m0, m0, m1, m1, .., m7, m7]` (i16), ready for `madd` with the bsums.
+    #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) unsafe fn dot_n<const N: usize>(w: &[u8], a: [&Q8KRow; N]) -> [f32; N] {
-        let m4 = _mm256_set1_epi8(0x0f);
-        let mut acc = [_mm256_setzero_ps(); N];
-        let mut accm = [_mm256_setzero_ps(); N];
-        for (b, blk) in w.chunks_exact(BLOCK_BYTES).enumerate() {
-            let d = read_f16(&blk[0..2]);
-            let dmin = read_f16(&blk[2..4]);
-            let (scale16, mins) = block_scales(&blk[4..16]);
-            let qs = blk[16..].as_ptr();
-            let mut sums = [_mm256_setzero_si256(); N];
-            for c in 0..4 {
-                let q = _mm256_loadu_si256(qs.add(32 * c).cast());
-                let lo = _mm256_and_si256(q, m4);
-                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
-                for r in 0..N {
-                    let ap = a[r].qs.as_ptr().add(b * QK_K + 64 * c);
-                    let a0 = _mm256_loadu_si256(ap.cast());
-                    let a1 = _mm256_loadu_si256(ap.add(32).cast());
-                    let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), scale16[2 * c]);
-                    let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), scale16[2 * c + 1]);
-                    sums[r] = _mm256_add_epi32(sums[r], _mm256_add_epi32(p0, p1));
+    unsafe fn scales_mins(blk: &[u8]) -> (__m256i, __m256i) {
+        let (sc, mn) = packed_scales_mins(&blk[4..16]);
+        let both = _mm_set_epi64x(mn as i64, sc as i64);
+        let sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(both));
+        let mn8 = _mm_cvtepu8_epi16(_mm_srli_si128::<8>(both));
+        let mins = _mm256_set_m128i(_mm_unpackhi_epi16(mn8, mn8), _mm_unpacklo_epi16(mn8, mn8));
+        (sc16, mins)
+    }
+
+    /// Sub-block `j`'s scale in every i16 of a vector, picked out of `sc16`.
+    macro_rules! scale {
+        ($sc16:expr, $j:expr) => {
+            _mm256_shuffle_epi8(
+                $sc16,
+                _mm256_set1_epi16((((2 * $j + 1) << 8) | (2 * $j)) as i16),
+            )
+        };
+    }
+
+    /// `acc + madd(p16, s)`: plain AVX2 or one VNNI `dpwssd`.
+    macro_rules! mac {
+        (avx2, $acc:expr, $p16:expr, $s:expr) => {
+            _mm256_add_epi32($acc, _mm256_madd_epi16($p16, $s))
+        };
+        (vnni, $acc:expr, $p16:expr, $s:expr) => {
+            _mm256_dpwssd_epi32($acc, $p16, $s)
+        };
+    }
+
+    macro_rules! body {
+        ($w:ident, $a:ident, $n_rows:ident, $mac:ident) => {{
+            let m4 = _mm256_set1_epi8(0x0f);
+            let mut acc = [_mm256_setzero_ps(); $n_rows];
+            let mut accm = [_mm256_setzero_ps(); $n_rows];
+            for (b, blk) in $w.chunks_exact(BLOCK_BYTES).enumerate() {
+                let p = blk.as_ptr();
+                let (d, dmin) = d_dmin(p);
+                let (sc16, mins) = scales_mins(blk);
+                let mut sums = [_mm256_setzero_si256(); $n_rows];
+                for c in 0..4 {
+                    let q = _mm256_loadu_si256(p.add(16 + 32 * c).cast());
+                    let lo = _mm256_and_si256(q, m4);
+                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+                    let (s0, s1) = (scale!(sc16, 2 * c), scale!(sc16, 2 * c + 1));
+                    for r in 0..$n_rows {
+                        let ap = $a[r].qs.as_ptr().add(b * QK_K + 64 * c);
+                        let a0 = _mm256_loadu_si256(ap.cast());
+                        let a1 = _mm256_loadu_si256(ap.add(32).cast());
+                        let t = mac!($mac, sums[r], _mm256_maddubs_epi16(lo, a0), s0);
+                        sums[r] = mac!($mac, t, _mm256_maddubs_epi16(hi, a1), s1);
+                    }
+                }
+                for r in 0..$n_rows {
+                    let bs = _mm256_loadu_si256($a[r].bsums.as_ptr().add(b * BSUMS).cast());
+                    let mprod = _mm256_madd_epi16(bs, mins);
+                    let da = *$a[r].d.get_unchecked(b);
+                    let (dd, dm) = (_mm256_set1_ps(da * d), _mm256_set1_ps(da * dmin));
+                    acc[r] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(sums[r]), acc[r]);
+                    accm[r] = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(mprod), accm[r]);
                 }
             }
-            for r in 0..N {
-                let bs = _mm256_loadu_si256(a[r].bsums.as_ptr().add(b * BSUMS).cast());
-                let mprod = _mm256_madd_epi16(bs, mins);
-                let da = a[r].d[b];
-                acc[r] =
-                    _mm256_fmadd_ps(_mm256_set1_ps(da * d), _mm256_cvtepi32_ps(sums[r]), acc[r]);
-                accm[r] = _mm256_fmadd_ps(
-                    _mm256_set1_ps(da * dmin),
-                    _mm256_cvtepi32_ps(mprod),
-                    accm[r],
-                );
+            let mut out = [0f32; $n_rows];
+            for r in 0..$n_rows {
+                out[r] = finish(acc[r], accm[r]);
             }
-        }
-        let mut out = [0f32; N];
-        for r in 0..N {
-            out[r] = finish(acc[r], accm[r]);
-        }
-        out
+            out
+        }};
+    }
+
+    /// AVX2 path (`maddubs` + `madd`); `N` activation rows share the weight decoding. The
+    /// caller has checked that every row has as many blocks as `w`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn dot_n<const N: usize>(w: &[u8], a: [&Q8KRow; N]) -> [f32; N] {
+        body!(w, a, N, avx2)
     }
 
     /// AVX-512 VNNI path (`maddubs` + 256-bit `dpwssd`): same lanes as [`dot_n`].
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
     pub(super) unsafe fn dot_n_vnni<const N: usize>(w: &[u8], a: [&Q8KRow; N]) -> [f32; N] {
-        let m4 = _mm256_set1_epi8(0x0f);
-        let mut acc = [_mm256_setzero_ps(); N];
-        let mut accm = [_mm256_setzero_ps(); N];
-        for (b, blk) in w.chunks_exact(BLOCK_BYTES).enumerate() {
-            let d = read_f16(&blk[0..2]);
-            let dmin = read_f16(&blk[2..4]);
-            let (scale16, mins) = block_scales(&blk[4..16]);
-            let qs = blk[16..].as_ptr();
-            let mut sums = [_mm256_setzero_si256(); N];
-            for c in 0..4 {
-                let q = _mm256_loadu_si256(qs.add(32 * c).cast());
-                let lo = _mm256_and_si256(q, m4);
-                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
-                for r in 0..N {
-                    let ap = a[r].qs.as_ptr().add(b * QK_K + 64 * c);
-                    let a0 = _mm256_loadu_si256(ap.cast());
-                    let a1 = _mm256_loadu_si256(ap.add(32).cast());
-                    let s =
-                        _mm256_dpwssd_epi32(sums[r], _mm256_maddubs_epi16(lo, a0), scale16[2 * c]);
-                    sums[r] =
-                        _mm256_dpwssd_epi32(s, _mm256_maddubs_epi16(hi, a1), scale16[2 * c + 1]);
-                }
-            }
-            for r in 0..N {
-                let bs = _mm256_loadu_si256(a[r].bsums.as_ptr().add(b * BSUMS).cast());
-                let mprod = _mm256_madd_epi16(bs, mins);
-                let da = a[r].d[b];
-                acc[r] =
-                    _mm256_fmadd_ps(_mm256_set1_ps(da * d), _mm256_cvtepi32_ps(sums[r]), acc[r]);
-                accm[r] = _mm256_fmadd_ps(
-                    _mm256_set1_ps(da * dmin),
-                    _mm256_cvtepi32_ps(mprod),
-                    accm[r],
-                );
-            }
-        }
-        let mut out = [0f32; N];
-        for r in 0..N {
-            out[r] = finish(acc[r], accm[r]);
-        }
-        out
+        body!(w, a, N, vnni)
     }
 }

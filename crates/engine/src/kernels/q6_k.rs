@@ -162,7 +162,7 @@ pub(crate) fn dot_at<const N: usize>(at: Level, w: &[u8], a: [&Q8KRow; N]) -> [f
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::act_k::{read_f16, Q8KRow, BSUMS, QK_K};
+    use super::super::act_k::{Q8KRow, BSUMS, QK_K};
     use super::{BLOCK_BYTES, D, QH, SC};
     use std::arch::x86_64::*;
 
@@ -247,8 +247,10 @@ mod x86 {
         ($w:ident, $a:ident, $n_rows:ident, $mac:ident) => {{
             let mut acc = [_mm256_setzero_ps(); $n_rows];
             for (b, blk) in $w.chunks_exact(BLOCK_BYTES).enumerate() {
-                let d = read_f16(&blk[D..D + 2]);
                 let p = blk.as_ptr();
+                let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                    p.add(D).cast::<u16>().read_unaligned(),
+                ))));
                 let mut sums = [_mm256_setzero_si256(); $n_rows];
                 for n in 0..2 {
                     let q = quants(p, n);
@@ -264,7 +266,7 @@ mod x86 {
                 for r in 0..$n_rows {
                     let off = offset(p, $a[r].bsums.as_ptr().add(b * BSUMS));
                     let pl = _mm256_sub_epi32(sums[r], off);
-                    let dd = _mm256_set1_ps($a[r].d[b] * d);
+                    let dd = _mm256_set1_ps(*$a[r].d.get_unchecked(b) * d);
                     acc[r] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(pl), acc[r]);
                 }
             }
