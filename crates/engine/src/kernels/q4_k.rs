@@ -232,19 +232,38 @@ mod x86 {
         ($sc16:expr, $j:expr) => {
             _mm256_shuffle_epi8(
                 $sc16,
-                _mm256_set1_epi16((((2 * $j + 1) << 8) | (2 * $j)) as i16),
+                _mm256_set1_epi16(i16::from_le_bytes([2 * $j, 2 * $j + 1])),
             )
         };
     }
 
     /// `acc + madd(p16, s)`: plain AVX2 or one VNNI `dpwssd`.
-    macro_rules! mac {
-        (avx2, $acc:expr, $p16:expr, $s:expr) => {
-            _mm256_add_epi32($acc, _mm256_madd_epi16($p16, $s))
-        };
-        (vnni, $acc:expr, $p16:expr, $s:expr) => {
-            _mm256_dpwssd_epi32($acc, $p16, $s)
-        };
+    /// One row's chunk `c`: `sums + sc[2c] * P(lo . a0) + sc[2c+1] * P(hi . a1)` per lane.
+    /// AVX2: `maddubs` then `madd` with the broadcast scale. VNNI: `dpbusd` gives each
+    /// sub-block's 4-element lane sums (at most 7620 in magnitude, so they fit i16), the two
+    /// sub-blocks' sums are interleaved as i16 pairs and one `dpwssd` applies both scales.
+    macro_rules! chunk {
+        (avx2, $sums:expr, $lo:expr, $hi:expr, $a0:expr, $a1:expr, $sc16:expr, $c:expr) => {{
+            let t = _mm256_madd_epi16(_mm256_maddubs_epi16($lo, $a0), scale!($sc16, 2 * $c));
+            let u = _mm256_madd_epi16(_mm256_maddubs_epi16($hi, $a1), scale!($sc16, 2 * $c + 1));
+            _mm256_add_epi32($sums, _mm256_add_epi32(t, u))
+        }};
+        (vnni, $sums:expr, $lo:expr, $hi:expr, $a0:expr, $a1:expr, $sc16:expr, $c:expr) => {{
+            let z = _mm256_setzero_si256();
+            let even = _mm256_dpbusd_epi32(z, $lo, $a0);
+            let odd = _mm256_slli_epi32::<16>(_mm256_dpbusd_epi32(z, $hi, $a1));
+            let pair = _mm256_blend_epi16::<0xaa>(even, odd);
+            let spair = _mm256_shuffle_epi8(
+                $sc16,
+                _mm256_set1_epi32(i32::from_le_bytes([
+                    4 * $c,
+                    4 * $c + 1,
+                    4 * $c + 2,
+                    4 * $c + 3,
+                ])),
+            );
+            _mm256_dpwssd_epi32($sums, pair, spair)
+        }};
     }
 
     macro_rules! body {
@@ -261,13 +280,11 @@ mod x86 {
                     let q = _mm256_loadu_si256(p.add(16 + 32 * c).cast());
                     let lo = _mm256_and_si256(q, m4);
                     let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
-                    let (s0, s1) = (scale!(sc16, 2 * c), scale!(sc16, 2 * c + 1));
                     for r in 0..$n_rows {
                         let ap = $a[r].qs.as_ptr().add(b * QK_K + 64 * c);
                         let a0 = _mm256_loadu_si256(ap.cast());
                         let a1 = _mm256_loadu_si256(ap.add(32).cast());
-                        let t = mac!($mac, sums[r], _mm256_maddubs_epi16(lo, a0), s0);
-                        sums[r] = mac!($mac, t, _mm256_maddubs_epi16(hi, a1), s1);
+                        sums[r] = chunk!($mac, sums[r], lo, hi, a0, a1, sc16, c as u8);
                     }
                 }
                 for r in 0..$n_rows {
@@ -294,7 +311,7 @@ mod x86 {
         body!(w, a, N, avx2)
     }
 
-    /// AVX-512 VNNI path (`maddubs` + 256-bit `dpwssd`): same lanes as [`dot_n`].
+    /// AVX-512 VNNI path (256-bit `dpbusd` + `dpwssd`): same lanes as [`dot_n`].
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
     pub(super) unsafe fn dot_n_vnni<const N: usize>(w: &[u8], a: [&Q8KRow; N]) -> [f32; N] {
         body!(w, a, N, vnni)

@@ -233,13 +233,63 @@ mod x86 {
         _mm256_slli_epi32::<5>(_mm256_madd_epi16(bs, sc))
     }
 
-    /// `acc + madd(p16, s)`: plain AVX2 or one VNNI `dpwssd`.
-    macro_rules! mac {
-        (avx2, $acc:expr, $p16:expr, $s:expr) => {
-            _mm256_add_epi32($acc, _mm256_madd_epi16($p16, $s))
+    /// The VNNI scales of half `n`: for the vector pair (k, k + 1) = (0, 1) or (2, 3), i16
+    /// pairs `(sc[8n + 2k], sc[8n + 2k + 2])` in the low 128 bits and
+    /// `(sc[8n + 2k + 1], sc[8n + 2k + 3])` in the high 128 bits.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn pair_scales(blk: *const u8, n: usize) -> [__m256i; 2] {
+        let s = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64(
+            blk.add(SC + 8 * n).cast(),
+        )));
+        let pick = |w: [u8; 4]| {
+            let bytes = |a: u8, b: u8| i32::from_le_bytes([2 * a, 2 * a + 1, 2 * b, 2 * b + 1]);
+            _mm256_set_m128i(
+                _mm_set1_epi32(bytes(w[2], w[3])),
+                _mm_set1_epi32(bytes(w[0], w[1])),
+            )
         };
-        (vnni, $acc:expr, $p16:expr, $s:expr) => {
-            _mm256_dpwssd_epi32($acc, $p16, $s)
+        [
+            _mm256_shuffle_epi8(s, pick([0, 2, 1, 3])),
+            _mm256_shuffle_epi8(s, pick([4, 6, 5, 7])),
+        ]
+    }
+
+    /// One row's half `n`: adds `sc[e / 16] * q[e] * a[e]` of its 128 elements to the lanes.
+    /// AVX2: `maddubs` then `madd` with the scales. VNNI: `dpbusd` gives 4-element lane sums
+    /// (at most 32004 in magnitude: they fit i16), two vectors' sums are interleaved as i16
+    /// pairs and one `dpwssd` applies their scales.
+    macro_rules! half {
+        (avx2, $sums:expr, $q:expr, $s:expr, $ap:expr) => {{
+            let mut sums = $sums;
+            for k in 0..4 {
+                let av = _mm256_loadu_si256($ap.add(32 * k).cast());
+                let p = _mm256_madd_epi16(_mm256_maddubs_epi16($q[k], av), $s[k]);
+                sums = _mm256_add_epi32(sums, p);
+            }
+            sums
+        }};
+        (vnni, $sums:expr, $q:expr, $s:expr, $ap:expr) => {{
+            let mut sums = $sums;
+            let z = _mm256_setzero_si256();
+            for k in [0, 2] {
+                let a0 = _mm256_loadu_si256($ap.add(32 * k).cast());
+                let a1 = _mm256_loadu_si256($ap.add(32 * k + 32).cast());
+                let even = _mm256_dpbusd_epi32(z, $q[k], a0);
+                let odd = _mm256_slli_epi32::<16>(_mm256_dpbusd_epi32(z, $q[k + 1], a1));
+                let pair = _mm256_blend_epi16::<0xaa>(even, odd);
+                sums = _mm256_dpwssd_epi32(sums, pair, $s[k / 2]);
+            }
+            sums
+        }};
+    }
+
+    macro_rules! half_scales {
+        (avx2, $p:expr, $n:expr) => {
+            scales($p, $n)
+        };
+        (vnni, $p:expr, $n:expr) => {
+            pair_scales($p, $n)
         };
     }
 
@@ -254,13 +304,10 @@ mod x86 {
                 let mut sums = [_mm256_setzero_si256(); $n_rows];
                 for n in 0..2 {
                     let q = quants(p, n);
-                    let s = scales(p, n);
+                    let s = half_scales!($mac, p, n);
                     for r in 0..$n_rows {
                         let ap = $a[r].qs.as_ptr().add(b * QK_K + 128 * n);
-                        for k in 0..4 {
-                            let av = _mm256_loadu_si256(ap.add(32 * k).cast());
-                            sums[r] = mac!($mac, sums[r], _mm256_maddubs_epi16(q[k], av), s[k]);
-                        }
+                        sums[r] = half!($mac, sums[r], q, s, ap);
                     }
                 }
                 for r in 0..$n_rows {
@@ -284,7 +331,7 @@ mod x86 {
         body!(w, a, N, avx2)
     }
 
-    /// AVX-512 VNNI path (`maddubs` + 256-bit `dpwssd`): same lanes as [`dot_n`].
+    /// AVX-512 VNNI path (256-bit `dpbusd` + `dpwssd`): same lanes as [`dot_n`].
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
     pub(super) unsafe fn dot_n_vnni<const N: usize>(w: &[u8], a: [&Q8KRow; N]) -> [f32; N] {
         body!(w, a, N, vnni)

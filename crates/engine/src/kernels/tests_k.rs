@@ -429,7 +429,8 @@ fn bench_k_quants() {
         .map(|_| Q8KRow::quantize(&activations(&mut rng, blocks)))
         .collect();
     for (fmt, bb) in [("q4_k", q4_k::BLOCK_BYTES), ("q6_k", q6_k::BLOCK_BYTES)] {
-        for rows in [896usize, 896 * 28] {
+        let big = std::env::var_os("BEDROCK_LOCAL_BENCH_SMALL").is_none();
+        for rows in [896usize, 896 * 96].into_iter().filter(|&r| r == 896 || big) {
             let mut w = vec![0u8; rows * blocks * bb];
             for blk in w.chunks_mut(bb) {
                 for v in blk.iter_mut() {
