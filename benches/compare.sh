@@ -3,19 +3,25 @@
 #
 #   benches/compare.sh [MODEL] [THREADS]     # MODEL: local name/alias (default: the default model)
 #
-# Builds the release binary (host CPU, see .cargo/config.toml), measures load time, prefill
-# (pp128) and decode (tg64) with `bedrock-local bench`, then runs llama.cpp's llama-bench on the
-# very same file through ../shared/tools/llamacpp-baseline.sh (or $LLAMACPP_BASELINE), and
-# prints both with the ratios. JSON lines of both runs are kept in target/bench/.
+# Builds the release binary (host CPU, see .cargo/config.toml), then runs on the very same file:
+# - `bedrock-local bench --json`: prefill pp128/pp1024 and decode tg64 on the model directly
+#   (llama-bench's tests), aggregate decode of 1/2/4/8 concurrent requests through the engine
+#   (llama-batched-bench's S_TG, 128-token prompts, 64 new tokens each), the time to first token
+#   of one more request while 8 run, and peak RSS;
+# - llama.cpp's llama-bench and llama-batched-bench through ../shared/tools/llamacpp-baseline.sh
+#   (or $LLAMACPP_BASELINE), `bench` and `batched`, each under /usr/bin/time -v for peak RSS;
+# and prints one table with the ratios ours/llama.cpp. The JSON of every run is kept in
+# target/bench/ (or $CARGO_TARGET_DIR/bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="${1:-qwen2.5-coder-0.5b-instruct}"
 threads="${2:-2}"
 baseline="${LLAMACPP_BASELINE:-../shared/tools/llamacpp-baseline.sh}"
-out=target/bench; mkdir -p "$out"
+target="${CARGO_TARGET_DIR:-target}"
+out="$target/bench"; mkdir -p "$out"
 
 cargo build --release --bin bedrock-local >&2
-bin=target/release/bedrock-local
+bin="$target/release/bedrock-local"
 "$bin" pull "$model" >&2
 gguf="$("$bin" models --json | python3 -c "
 import json,sys
@@ -23,28 +29,86 @@ want=sys.argv[1]
 for m in map(json.loads, sys.stdin):
     if m['name']==want or want in m['aliases']: print(m['path'])" "$model")"
 
-echo "== bedrock-local ($model, $threads threads)" >&2
-"$bin" bench "$model" --threads "$threads" --json | tee "$out/bedrock-local.json"
-echo "== llama.cpp (same file)" >&2
-"$baseline" bench "$gguf" "$threads" | tee "$out/llamacpp.jsonl"
+# Peak RSS of a command (with its children) in kB, written to $1, when GNU time is there.
+timed() {
+  local rss_file="$1"; shift
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -v -o "$rss_file.time" "$@"
+    sed -n 's/.*Maximum resident set size (kbytes): *//p' "$rss_file.time" > "$rss_file"
+  else
+    "$@"; : > "$rss_file"
+  fi
+}
 
-python3 - "$out/bedrock-local.json" "$out/llamacpp.jsonl" <<'PY'
-import json, sys
-ours = json.load(open(sys.argv[1]))
+echo "== bedrock-local ($model, $threads threads)" >&2
+timed "$out/bedrock-local.rss" "$bin" bench "$model" --threads "$threads" --json \
+  | tee "$out/bedrock-local.json"
+echo "== llama.cpp llama-bench (same file)" >&2
+timed "$out/llamacpp-bench.rss" "$baseline" bench "$gguf" "$threads" | tee "$out/llamacpp-bench.jsonl"
+echo "== llama.cpp llama-batched-bench (same file)" >&2
+timed "$out/llamacpp-batched.rss" "$baseline" batched "$gguf" "$threads" \
+  | tee "$out/llamacpp-batched.jsonl"
+
+python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+ours = json.load(open(f"{out}/bedrock-local.json"))
+
+def jsonl(name):
+    rows = []
+    for line in open(f"{out}/{name}"):
+        line = line.strip()
+        if line.startswith("{"):
+            rows.append(json.loads(line))
+    return rows
+
+def rss_mb(name):
+    try:
+        text = open(f"{out}/{name}").read().strip()
+        return int(text) / 1024 if text else None
+    except (OSError, ValueError):
+        return None
+
 ref = {}
-for line in open(sys.argv[2]):
-    line = line.strip()
-    if not line.startswith("{"): continue
-    r = json.loads(line)
+for r in jsonl("llamacpp-bench.jsonl"):
     key = f"pp{r['n_prompt']}" if r.get("n_prompt") else f"tg{r['n_gen']}"
     ref[key] = r["avg_ts"]
-pp = f"pp{ours['prompt_tokens']}"; tg = f"tg{ours['gen_tokens']}"
+for r in jsonl("llamacpp-batched.jsonl"):
+    ref[f"npl{r['pl']} S_TG"] = r["speed_tg"]
+    ref[f"npl{r['pl']} S"] = r["speed"]
+
+mine = {f"pp{p['prompt_tokens']}": p["tok_s"] for p in ours["prefill"]}
+mine[f"tg{ours['gen_tokens']}"] = ours["decode_tok_s"]
+conc = ours.get("concurrent") or {}
+for r in conc.get("rows", []):
+    mine[f"npl{r['streams']} S_TG"] = r["speed_tg"]
+    mine[f"npl{r['streams']} S"] = r["speed"]
+
 print()
-print(f"{'test':<8} {'bedrock-local':>14} {'llama.cpp':>10} {'ratio':>7}")
-for key, mine in ((pp, ours["prefill_tok_s"]), (tg, ours["decode_tok_s"])):
-    theirs = ref.get(key)
-    ratio = f"{mine / theirs:.2f}x" if theirs else "n/a"
-    print(f"{key:<8} {mine:>10.1f} t/s {theirs or 0:>6.1f} t/s {ratio:>7}")
-print(f"load     {ours['load_ms']:>10.0f} ms")
-print(f"peak RSS {ours['peak_rss_mb']:>10.0f} MB")
+print(f"model {ours['model']} ({ours['weights']}), {ours['threads']} threads")
+print(f"{'test':<12} {'bedrock-local':>15} {'llama.cpp':>12} {'ratio':>7}")
+order = [k for k in mine if not k.startswith("npl")]
+order += [k for k in mine if k.endswith("S_TG")]
+order += [k for k in mine if k.endswith(" S")]
+for key in order:
+    m, t = mine[key], ref.get(key)
+    ratio = f"{m / t:.2f}x" if t else "n/a"
+    theirs = f"{t:>8.1f} t/s" if t else f"{'n/a':>12}"
+    print(f"{key:<12} {m:>11.1f} t/s {theirs} {ratio:>7}")
+npl = [r for r in conc.get("rows", [])]
+if npl and ours["decode_tok_s"]:
+    top = max(npl, key=lambda r: r["streams"])
+    print(f"npl{top['streams']} S_TG / own tg{ours['gen_tokens']}: "
+          f"{top['speed_tg'] / ours['decode_tok_s']:.2f}x")
+load = conc.get("ttft_under_load")
+if load:
+    print(f"TTFT of one more request while {load['load_streams']} streams run: "
+          f"{load['ttft_ms']:.0f} ms ({load['active_at_submit']} still running at submit; "
+          f"llama.cpp: no equivalent in its tools)")
+print(f"load         {ours['load_ms']:>11.0f} ms")
+ours_rss = rss_mb("bedrock-local.rss") or ours["peak_rss_mb"]
+bench_rss, batched_rss = rss_mb("llamacpp-bench.rss"), rss_mb("llamacpp-batched.rss")
+fmt = lambda v: f"{v:.0f} MB" if v else "n/a"
+print(f"peak RSS     {fmt(ours_rss):>14}   llama-bench {fmt(bench_rss)}, "
+      f"llama-batched-bench (-c 8192) {fmt(batched_rss)}")
 PY

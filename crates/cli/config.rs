@@ -39,8 +39,9 @@ pub struct CommonArgs {
     #[arg(long, env = "DEFAULT_BEDROCK_EMBEDDING_MODEL", global = true)]
     pub default_embedding_model: Option<String>,
 
-    /// CPU threads for inference. Default: the CPUs this process may use (container limits
-    /// included).
+    /// CPU threads for inference. Default: the CPUs this process may use (its CPU affinity,
+    /// e.g. `taskset`/`--cpuset-cpus`, capped by its cgroup CPU quota, e.g. `docker --cpus`,
+    /// rounded down, at least 1).
     #[arg(long, env = "BEDROCK_LOCAL_THREADS", global = true)]
     pub threads: Option<usize>,
 
@@ -243,13 +244,15 @@ impl Config {
                 .clone()
                 .or(file.default_embedding_model.clone())
                 .filter(|s| !s.trim().is_empty()),
-            // The CPUs this process may use: std reads sched affinity and cgroup quotas, so a
-            // container limited to 2 CPUs gets 2 threads, not the host's core count.
-            threads: args
-                .threads
-                .or(file.threads)
-                .filter(|t| *t > 0)
-                .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get())),
+            // Default: the CPUs this process may use (affinity mask and cgroup quota, see
+            // bedrock_local_engine::threads), so a container limited to 2 CPUs gets 2 threads,
+            // not the host's core count. 0 means unset.
+            threads: Some(
+                args.threads
+                    .or(file.threads)
+                    .filter(|t| *t > 0)
+                    .unwrap_or_else(bedrock_local_engine::threads::default_threads),
+            ),
             max_context: args
                 .max_context
                 .or(file.max_context)
@@ -427,6 +430,55 @@ mod tests {
         }
         let t = T::try_parse_from(["t", "--prewarm"]).unwrap();
         assert_eq!(t.serve.prewarm, Some(true));
+    }
+
+    fn common_args(threads: Option<usize>, config: Option<PathBuf>) -> CommonArgs {
+        CommonArgs {
+            config,
+            data_dir: None,
+            models_file: None,
+            default_model: None,
+            default_embedding_model: None,
+            threads,
+            max_context: None,
+            offline: None,
+        }
+    }
+
+    #[test]
+    fn threads_default_to_the_usable_cpus_and_the_override_wins() {
+        let usable = bedrock_local_engine::threads::default_threads();
+        let (c, _) = Config::resolve(&common_args(None, None)).unwrap();
+        assert_eq!(c.threads, Some(usable));
+        let (c, _) = Config::resolve(&common_args(Some(0), None)).unwrap();
+        assert_eq!(c.threads, Some(usable));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "threads = 3").unwrap();
+        let (c, _) = Config::resolve(&common_args(None, Some(path.clone()))).unwrap();
+        assert_eq!(c.threads, Some(3));
+        let (c, _) = Config::resolve(&common_args(Some(5), Some(path))).unwrap();
+        assert_eq!(c.threads, Some(5));
+    }
+
+    #[test]
+    fn threads_flag_and_environment_parse() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            common: CommonArgs,
+        }
+        let t = T::try_parse_from(["t", "--threads", "7"]).unwrap();
+        assert_eq!(t.common.threads, Some(7));
+        let arg = T::command()
+            .get_arguments()
+            .find(|a| a.get_id() == "threads")
+            .and_then(|a| a.get_env().map(|e| e.to_os_string()));
+        assert_eq!(
+            arg.as_deref(),
+            Some(std::ffi::OsStr::new("BEDROCK_LOCAL_THREADS"))
+        );
     }
 
     #[test]

@@ -26,17 +26,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config: None,
         chat_template: None,
     };
-    let report = bedrock_local_engine::bench(&files, pp, tg, threads)?;
+    let options = bedrock_local_engine::bench::BenchOptions {
+        prompt_sizes: vec![pp],
+        gen_tokens: tg,
+        threads,
+        ..Default::default()
+    };
+    let report = bedrock_local_engine::bench(&files, &options)?;
     println!("model        {path}");
     println!(
         "threads      {}",
         threads.map_or("default".to_string(), |t| t.to_string())
     );
     println!("load         {:.0} ms", report.load_ms);
-    println!(
-        "pp{:<10} {:.1} tok/s",
-        report.prefill_tokens, report.prefill_tok_s
-    );
+    for pp in &report.prefill {
+        println!("pp{:<10} {:.1} tok/s", pp.prompt_tokens, pp.tok_s);
+    }
     println!(
         "tg{:<10} {:.1} tok/s",
         report.decode_tokens, report.decode_tok_s

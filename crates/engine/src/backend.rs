@@ -27,11 +27,12 @@ pub const EVENT_BUFFER: usize = 64;
 /// How the engine runs. Library crates take plain structs: defaults live in the CLI config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {
-    /// CPU threads candle uses for one forward (`None`: candle's default, the number of
-    /// physical cores or `RAYON_NUM_THREADS`/`CANDLE_NUM_THREADS` from the environment).
-    /// Applied by setting `CANDLE_NUM_THREADS` and `RAYON_NUM_THREADS` when the engine is
-    /// built: candle reads them once, at its first parallel operation in the process, so build
-    /// the engine before anything else runs candle code.
+    /// CPU threads for one forward (`None` or 0: the CPUs this process may use, see
+    /// [`crate::threads::default_threads`]; the count in use is
+    /// [`EngineConfig::resolved_threads`]). Applied by setting `CANDLE_NUM_THREADS` and
+    /// `RAYON_NUM_THREADS` when the engine is built: candle reads them once, at its first
+    /// parallel operation in the process, so build the engine before anything else runs candle
+    /// code.
     pub threads: Option<usize>,
     /// Upper bound on a model's context window (and so its KV cache), whatever its GGUF
     /// declares. Lower it to bound memory; raise it for long prompts.
@@ -78,13 +79,13 @@ pub struct Engine {
 impl Engine {
     /// An engine serving `models`, whose files come from `locator` on first use. Nothing is
     /// loaded and no thread is started until a model is needed (or [`InferenceBackend::load`]
-    /// is called). Applies `config.threads` (see [`EngineConfig::threads`]).
+    /// is called). Applies [`EngineConfig::resolved_threads`] (see [`EngineConfig::threads`]).
     pub fn new(
         locator: Arc<dyn ModelLocator>,
         models: Vec<LocalModelName>,
         config: EngineConfig,
     ) -> Self {
-        configure_threads(config.threads);
+        configure_threads(Some(config.resolved_threads()));
         let options = LoadOptions {
             max_context: config.max_context.max(2),
         };

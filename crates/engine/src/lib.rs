@@ -19,12 +19,16 @@
 //!   [`constrain`]: schema-guided JSON matching that masks tokens so calls are always valid;
 //! - [`embed`]: sentence embeddings with encoder models (BERT) from safetensors;
 //! - [`tokenizer`], [`chat_template`]: built from the GGUF's own metadata;
-//! - [`bench`](mod@bench): llama-bench style measurements; [`bench_embed`](mod@bench_embed):
-//!   embeddings per second by batch size; [`testing`]: tiny GGUFs for tests.
+//! - [`threads`]: how many CPU threads inference uses (affinity and cgroup quota);
+//! - [`bench`](mod@bench): llama-bench style measurements; [`bench_concurrent`]: aggregate
+//!   decode of concurrent requests through [`Engine`], llama-batched-bench style;
+//!   [`bench_embed`](mod@bench_embed): embeddings per second by batch size; [`testing`]: tiny
+//!   GGUFs for tests.
 
 pub mod arch;
 pub mod backend;
 pub mod bench;
+pub mod bench_concurrent;
 pub mod bench_embed;
 pub mod chat_template;
 pub mod constrain;
@@ -36,11 +40,13 @@ mod queue;
 pub mod sampling;
 pub mod stream;
 pub mod testing;
+pub mod threads;
 pub mod tokenizer;
 pub mod tools;
 mod worker;
 
 pub use backend::{Engine, EngineConfig};
-pub use bench::{bench, BenchReport};
+pub use bench::{bench, BenchOptions, BenchReport};
+pub use bench_concurrent::{bench_concurrent, ConcurrentOptions, ConcurrentReport};
 pub use bench_embed::{bench_embed, EmbedBenchReport, EmbedBenchRow};
 pub use error::{EngineError, Result};
