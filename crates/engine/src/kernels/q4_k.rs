@@ -117,11 +117,16 @@ fn dot_n_scalar<const N: usize>(w: &[u8], a: [&Q8KRow; N]) -> [f32; N] {
             let mut p = [0i32; 8];
             for c in 0..4 {
                 let (s0, s1) = (i32::from(sc[2 * c]), i32::from(sc[2 * c + 1]));
+                let q = &qs[32 * c..32 * c + 32];
+                let (a0, a1) = (&aq[64 * c..64 * c + 32], &aq[64 * c + 32..64 * c + 64]);
+                // Element products first (vectorizes), then each lane's four.
+                let mut t = [0i32; 32];
                 for i in 0..32 {
-                    let q = qs[32 * c + i];
-                    let lo = i32::from(q & 15) * i32::from(aq[64 * c + i]);
-                    let hi = i32::from(q >> 4) * i32::from(aq[64 * c + 32 + i]);
-                    p[i / 4] += s0 * lo + s1 * hi;
+                    t[i] = s0 * i32::from(q[i] & 15) * i32::from(a0[i])
+                        + s1 * i32::from(q[i] >> 4) * i32::from(a1[i]);
+                }
+                for (l, pl) in p.iter_mut().enumerate() {
+                    *pl += (t[4 * l] + t[4 * l + 1]) + (t[4 * l + 2] + t[4 * l + 3]);
                 }
             }
             let da = a[r].d[b];

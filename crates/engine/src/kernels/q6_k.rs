@@ -34,14 +34,25 @@ const QH: usize = 128;
 const SC: usize = 192;
 const D: usize = 208;
 
-/// The 6-bit quant (0..64) of element `e` of a block.
+/// The 256 6-bit quants (0..64) of a block, in element order.
 #[inline(always)]
-fn quant(blk: &[u8], e: usize) -> u8 {
-    let (n, k, l) = (e / 128, (e % 128) / 32, e % 32);
-    let ql = blk[64 * n + 32 * (k & 1) + l];
-    let low = if k < 2 { ql & 15 } else { ql >> 4 };
-    let high = (blk[QH + 32 * n + l] >> (2 * k)) & 3;
-    low | (high << 4)
+fn quants(blk: &[u8]) -> [u8; QK_K] {
+    let mut q = [0u8; QK_K];
+    for n in 0..2 {
+        let (ql, qh) = (
+            &blk[64 * n..64 * n + 64],
+            &blk[QH + 32 * n..QH + 32 * n + 32],
+        );
+        let out = &mut q[128 * n..128 * n + 128];
+        for l in 0..32 {
+            let (lo, hi, h) = (ql[l], ql[32 + l], qh[l]);
+            out[l] = (lo & 15) | ((h & 3) << 4);
+            out[32 + l] = (hi & 15) | (((h >> 2) & 3) << 4);
+            out[64 + l] = (lo >> 4) | (((h >> 4) & 3) << 4);
+            out[96 + l] = (hi >> 4) | ((h >> 6) << 4);
+        }
+    }
+    q
 }
 
 /// Decodes whole blocks of `src` into `out` (`out.len() == src.len() / 210 * 256`).
@@ -57,10 +68,11 @@ pub fn dequantize(src: &[u8], out: &mut [f32]) {
         .zip(out.chunks_exact_mut(BLOCK))
     {
         let d = read_f16(&blk[D..D + 2]);
-        for (g, yg) in y.chunks_exact_mut(16).enumerate() {
+        let q = quants(blk);
+        for (g, (yg, qg)) in y.chunks_exact_mut(16).zip(q.chunks_exact(16)).enumerate() {
             let ds = d * f32::from(blk[SC + g] as i8);
-            for (i, v) in yg.iter_mut().enumerate() {
-                *v = ds * f32::from(i16::from(quant(blk, 16 * g + i)) - 32);
+            for (v, &qe) in yg.iter_mut().zip(qg) {
+                *v = ds * f32::from(i16::from(qe) - 32);
             }
         }
     }
@@ -87,13 +99,23 @@ fn dot_n_scalar<const N: usize>(w: &[u8], a: [&Q8KRow; N]) -> [f32; N] {
     for (b, blk) in w.chunks_exact(BLOCK_BYTES).enumerate() {
         let d = read_f16(&blk[D..D + 2]);
         let sc: [i32; 16] = std::array::from_fn(|g| i32::from(blk[SC + g] as i8));
-        let q: [u8; QK_K] = std::array::from_fn(|e| quant(blk, e));
+        let q = quants(blk);
         for r in 0..N {
             let aq = &a[r].qs[b * QK_K..(b + 1) * QK_K];
             let bs = &a[r].bsums[b * BSUMS..(b + 1) * BSUMS];
             let mut p = [0i32; 8];
-            for (e, (&qe, &ae)) in q.iter().zip(aq).enumerate() {
-                p[(e % 32) / 4] += sc[e / 16] * i32::from(qe) * i32::from(ae);
+            for run in 0..8 {
+                let (qr, ar) = (&q[32 * run..32 * run + 32], &aq[32 * run..32 * run + 32]);
+                let (s0, s1) = (sc[2 * run], sc[2 * run + 1]);
+                // Element products first (vectorizes), then each lane's four.
+                let mut t = [0i32; 32];
+                for i in 0..32 {
+                    let s = if i < 16 { s0 } else { s1 };
+                    t[i] = s * i32::from(qr[i]) * i32::from(ar[i]);
+                }
+                for (l, pl) in p.iter_mut().enumerate() {
+                    *pl += (t[4 * l] + t[4 * l + 1]) + (t[4 * l + 2] + t[4 * l + 3]);
+                }
             }
             let dd = a[r].d[b] * d;
             for l in 0..8 {
