@@ -27,6 +27,7 @@
 
 pub mod arch;
 pub mod backend;
+mod batcher;
 pub mod bench;
 pub mod bench_concurrent;
 pub mod bench_embed;
@@ -35,6 +36,7 @@ pub mod constrain;
 pub mod embed;
 pub mod error;
 pub mod generate;
+pub mod kernels;
 pub mod loader;
 mod queue;
 pub mod sampling;

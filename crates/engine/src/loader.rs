@@ -7,15 +7,13 @@
 //! second time when the template already wrote it. Generation and token counting both go
 //! through [`LoadedModel::prepare`], so a count is exactly the prompt that would be run.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bedrock_local_core::{ChatMessage, ContentPart, ModelFiles, Prompt, Role};
-use candle_core::quantized::gguf_file::Content;
 
-use crate::arch::{self, CausalLm, LoadOptions};
+use crate::arch::gguf::Gguf;
+use crate::arch::{self, CausalLm, LoadOptions, Session, Transformer};
 use crate::chat_template::ChatTemplate;
 use crate::constrain::TokenTable;
 use crate::tokenizer::GgufTokenizer;
@@ -36,7 +34,10 @@ pub struct LoadedModel {
     pub eog_ids: Vec<u32>,
     /// How long loading took.
     pub load_time: Duration,
-    /// The weights and KV cache; the worker takes them on its first request.
+    /// The weights, shared by every sequence.
+    pub transformer: Arc<Transformer>,
+    /// A single-sequence session over them, for whoever drives the model directly (the
+    /// benchmark).
     pub model: Mutex<Option<Box<dyn CausalLm>>>,
     /// Every token's bytes, built on the first request with tools.
     token_table: OnceLock<TokenTable>,
@@ -55,25 +56,25 @@ pub struct PreparedPrompt {
 /// GGUF's own, else the built-in fallback), and weights.
 pub fn load(files: &ModelFiles, options: LoadOptions) -> Result<LoadedModel> {
     let started = Instant::now();
-    let file = File::open(&files.weights)
-        .map_err(|e| EngineError::Gguf(format!("cannot open {}: {e}", files.weights.display())))?;
-    let mut reader = BufReader::new(file);
-    let content = Content::read(&mut reader)
-        .map_err(|e| EngineError::Gguf(format!("{}: {e}", files.weights.display())))?;
-    let architecture = arch::architecture(&content)?;
-    let tokenizer = GgufTokenizer::from_gguf(&content)?;
+    // The header is read once (tokenizer and template come from its metadata); the weights
+    // stay mapped.
+    let gguf = Gguf::open(&files.weights)?;
+    let content = &gguf.content;
+    let architecture = arch::architecture(content)?;
+    let tokenizer = GgufTokenizer::from_gguf(content)?;
     let template = match &files.chat_template {
         Some(source) => {
             ChatTemplate::from_source(source, tokenizer.bos_token(), tokenizer.eos_token())
                 .map(|t| t.with_bos_stripped(tokenizer.adds_bos()))
         }
-        None => ChatTemplate::from_gguf(&content, &tokenizer),
+        None => ChatTemplate::from_gguf(content, &tokenizer),
     }
     .map_err(|e| e.to_string());
     if let Err(reason) = &template {
         tracing::warn!(architecture, %reason, "no usable chat template: only raw prompts will work");
     }
-    let model = arch::load(content, &mut reader, options)?;
+    let transformer = arch::transformer_of(&gguf, options)?;
+    let model: Box<dyn CausalLm> = Box::new(Session::new(transformer.clone()));
     let eog_ids = tokenizer.eog_ids();
     Ok(LoadedModel {
         architecture,
@@ -82,6 +83,7 @@ pub fn load(files: &ModelFiles, options: LoadOptions) -> Result<LoadedModel> {
         template,
         eog_ids,
         load_time: started.elapsed(),
+        transformer,
         model: Mutex::new(Some(model)),
         token_table: OnceLock::new(),
     })

@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bedrock_local_core::Priority;
 
@@ -22,6 +23,17 @@ pub enum PushError<T> {
     Full(T),
     /// The queue was closed (the engine is going away).
     Closed(T),
+}
+
+/// What [`JobQueue::pop_timeout`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Popped<T> {
+    /// The next job.
+    Job(T),
+    /// Nothing that may be taken arrived in time.
+    Timeout,
+    /// The queue was closed.
+    Closed,
 }
 
 struct Lanes<T> {
@@ -76,6 +88,7 @@ impl<T> JobQueue<T> {
 
     /// The next job (interactive first), waiting for one; `None` once the queue is closed.
     /// Jobs still queued when it closes are dropped, which closes their event channels.
+    #[cfg(test)]
     pub fn pop(&self) -> Option<T> {
         let mut lanes = self.lock();
         loop {
@@ -92,6 +105,35 @@ impl<T> JobQueue<T> {
                 .ready
                 .wait(lanes)
                 .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Like [`JobQueue::pop`], but waits at most `timeout`, and takes a batch-job record only
+    /// when `allow_batch` (the worker keeps a sequence slot free for interactive callers).
+    pub fn pop_timeout(&self, allow_batch: bool, timeout: Duration) -> Popped<T> {
+        let deadline = Instant::now() + timeout;
+        let mut lanes = self.lock();
+        loop {
+            if lanes.closed {
+                return Popped::Closed;
+            }
+            if let Some(job) = lanes.interactive.pop_front() {
+                return Popped::Job(job);
+            }
+            if allow_batch {
+                if let Some(job) = lanes.batch.pop_front() {
+                    return Popped::Job(job);
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Popped::Timeout;
+            }
+            lanes = self
+                .ready
+                .wait_timeout(lanes, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 
@@ -216,6 +258,19 @@ mod tests {
             ["call 1", "call 2", "record 1", "record 2", "record 3"]
         );
         assert_eq!(queue.len(), (0, 0));
+    }
+
+    #[test]
+    fn pop_timeout_can_leave_batch_records_queued() {
+        let q = JobQueue::new(4);
+        q.push(Priority::Batch, "record").unwrap();
+        let short = Duration::from_millis(20);
+        assert_eq!(q.pop_timeout(false, short), Popped::Timeout);
+        q.push(Priority::Interactive, "call").unwrap();
+        assert_eq!(q.pop_timeout(false, short), Popped::Job("call"));
+        assert_eq!(q.pop_timeout(true, short), Popped::Job("record"));
+        q.close();
+        assert_eq!(q.pop_timeout(true, short), Popped::Closed);
     }
 
     #[test]

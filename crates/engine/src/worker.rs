@@ -1,10 +1,13 @@
 //! One model's life: lazy loading, its request queue, and the OS thread that runs inference.
 //!
-//! Inference never runs on the async runtime: each model gets a dedicated thread that takes
-//! jobs from its [`JobQueue`] (interactive requests first come, first served, then batch-job
-//! records; one generation at a time). The bounded queue is the backpressure of DESIGN.md §4:
-//! when a lane is full the backend refuses at once. Each job carries its reply channel and
-//! the caller's tracing span, so the thread's logs stay attached to the request (TEI's
+//! Inference never runs on the async runtime: each model gets a dedicated admission thread
+//! that takes jobs from its [`JobQueue`] (interactive requests first come, first served, then
+//! batch-job records) while fewer than [`MAX_SEQUENCES`] run, one slot always kept free for
+//! interactive callers. Each admitted job runs its decode loop on a thread of its own, and
+//! the model's [`Batcher`] runs the forward passes of all of them together (continuous
+//! batching, see `batcher.rs`). The bounded queue is the backpressure of DESIGN.md §4: when a
+//! lane is full the backend refuses at once. Each job carries its reply channel and the
+//! caller's tracing span, so the threads' logs stay attached to the request (TEI's
 //! `BackendThread` pattern).
 //!
 //! Embedding models have no worker: their requests run on the caller's thread (see `embed`).
@@ -15,18 +18,20 @@
 //! request that needs the model.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bedrock_local_core::{
-    BackendError, GenerateRequest, GenerationEvent, LocalModelName, ModelLocator, ModelState, Usage,
+    BackendError, GenerateRequest, GenerationEvent, LocalModelName, ModelLocator, ModelState,
+    Priority, Usage,
 };
 
 use crate::arch::{CausalLm, LoadOptions};
+use crate::batcher::{Batcher, BatcherConfig};
 use crate::embed::EmbeddingModel;
 use crate::generate::{self, GenerationPlan, Sink, ToolContext};
 use crate::loader::{self, LoadedModel};
-use crate::queue::JobQueue;
+use crate::queue::{JobQueue, Popped};
 use crate::EngineError;
 
 /// Where a job's events go.
@@ -195,53 +200,146 @@ pub fn spawn(shared: Arc<ModelShared>, capacity: usize) -> std::io::Result<Arc<J
     Ok(queue)
 }
 
-/// Serves jobs until the engine closes the queue.
+/// Sequences generating at once per model (continuous batching). One slot is always kept
+/// for interactive callers: batch-job records take at most `MAX_SEQUENCES - 1`.
+pub const MAX_SEQUENCES: usize = 8;
+
+/// How often the admission loop re-checks for a free slot or a closed queue.
+const ADMISSION_POLL: Duration = Duration::from_millis(100);
+
+/// Sequences running, all and batch-job records.
+#[derive(Default)]
+struct Slots {
+    total: usize,
+    batch: usize,
+}
+
+/// Admits jobs until the engine closes the queue: each admitted job runs its decode loop on
+/// a thread of its own against the model's [`Batcher`], which batches the forward passes of
+/// every running job.
 fn worker_loop(shared: &ModelShared, queue: &JobQueue<Job>) {
-    let mut model: Option<Box<dyn CausalLm>> = None;
-    while let Some(job) = queue.pop() {
+    let slots = Arc::new((Mutex::new(Slots::default()), Condvar::new()));
+    let mut batcher: Option<Arc<Batcher>> = None;
+    loop {
+        let allow_batch = {
+            let (lock_, freed) = &*slots;
+            let mut s = lock(lock_);
+            while s.total >= MAX_SEQUENCES {
+                s = freed
+                    .wait_timeout(s, ADMISSION_POLL)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            s.batch + 1 < MAX_SEQUENCES
+        };
+        let job = match queue.pop_timeout(allow_batch, ADMISSION_POLL) {
+            Popped::Job(job) => job,
+            Popped::Timeout => continue,
+            Popped::Closed => break,
+        };
         let span = job.span.clone();
         let _entered = span.enter();
-        let tx = job.tx.clone();
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| serve(shared, &mut model, job)));
-        if outcome.is_err() {
-            tracing::error!(model = %shared.name(), "generation panicked");
-            let _ = tx.blocking_send(Err(BackendError::Internal(
-                "the inference thread panicked during this request".into(),
-            )));
+        if job.tx.is_closed() {
+            tracing::debug!("request cancelled while queued");
+            continue;
         }
+        let loaded = match shared.ensure_text() {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                let _ = job.tx.blocking_send(Err(e));
+                continue;
+            }
+        };
+        let batcher = match &batcher {
+            Some(b) => b.clone(),
+            None => match Batcher::start(
+                loaded.transformer.clone(),
+                BatcherConfig::default(),
+                shared.name().as_str(),
+            ) {
+                Ok(b) => batcher.insert(Arc::new(b)).clone(),
+                Err(e) => {
+                    let _ = job.tx.blocking_send(Err(BackendError::Internal(format!(
+                        "cannot start the batching thread: {e}"
+                    ))));
+                    continue;
+                }
+            },
+        };
+        admit(shared, &slots, &loaded, &batcher, job);
     }
     tracing::debug!(model = %shared.name(), "engine worker stopped");
 }
 
-/// Runs one job, reporting everything (including failures) on its channel.
-fn serve(shared: &ModelShared, model: &mut Option<Box<dyn CausalLm>>, job: Job) {
-    if job.tx.is_closed() {
-        tracing::debug!("request cancelled while queued");
-        return;
+/// Starts `job` on its own thread, holding a sequence slot until it ends.
+fn admit(
+    shared: &ModelShared,
+    slots: &Arc<(Mutex<Slots>, Condvar)>,
+    loaded: &Arc<LoadedModel>,
+    batcher: &Batcher,
+    job: Job,
+) {
+    let batch = job.request.priority == Priority::Batch;
+    {
+        let mut s = lock(&slots.0);
+        s.total += 1;
+        s.batch += usize::from(batch);
     }
-    let queued_ms = job.enqueued.elapsed().as_millis() as u64;
-    let loaded = match shared.ensure_text() {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            let _ = job.tx.blocking_send(Err(e));
-            return;
+    let release = {
+        let slots = slots.clone();
+        move || {
+            let (lock_, freed) = &*slots;
+            let mut s = lock(lock_);
+            s.total -= 1;
+            s.batch -= usize::from(batch);
+            freed.notify_all();
         }
     };
-    if model.is_none() {
-        *model = loaded
-            .model
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-    }
-    let Some(model) = model.as_mut() else {
-        let _ = job.tx.blocking_send(Err(BackendError::Internal(
-            "the model weights are not available to this worker".into(),
-        )));
-        return;
-    };
-    if let Err(e) = generate_one(&loaded, model.as_mut(), &job, queued_ms) {
-        let _ = job.tx.blocking_send(Err(e));
+    let session = batcher.session(job.request.priority, Some(job.tx.clone()));
+    let loaded = loaded.clone();
+    let queued_ms = job.enqueued.elapsed().as_millis() as u64;
+    let tx = job.tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("req-{}", shared.name()))
+        .spawn(move || {
+            let span = job.span.clone();
+            let _entered = span.enter();
+            let mut session = session;
+            let tx = job.tx.clone();
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                generate_one(&loaded, &mut session, &job, queued_ms)
+            }));
+            if session.cached_tokens() > 0 {
+                tracing::debug!(
+                    prefix_cached_tokens = session.cached_tokens(),
+                    "prompt prefix taken from the prefix cache"
+                );
+            }
+            drop(session);
+            let failure = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => {
+                    tracing::error!("generation panicked");
+                    Some(BackendError::Internal(
+                        "the inference thread panicked during this request".into(),
+                    ))
+                }
+            };
+            if let Some(e) = failure {
+                let _ = tx.blocking_send(Err(e));
+            }
+            release();
+        });
+    if let Err(e) = spawned {
+        let _ = tx.blocking_send(Err(BackendError::Internal(format!(
+            "cannot start a request thread: {e}"
+        ))));
+        // The closure (and its `release`) was dropped unrun: free the slot here.
+        let mut s = lock(&slots.0);
+        s.total -= 1;
+        s.batch -= usize::from(batch);
+        slots.1.notify_all();
     }
 }
 

@@ -358,3 +358,46 @@ fn gemma_forced_calls_are_valid() {
         }
     }
 }
+
+// ---- Batch invariance ----
+
+#[test]
+fn qwen_greedy_tokens_are_the_same_alone_and_among_seven_concurrent_requests() {
+    let Some((engine, name)) = model("BEDROCK_LOCAL_TEST_QWEN_GGUF") else {
+        return;
+    };
+    let engine = Arc::new(engine);
+    let prompt = chat(
+        Some("You are a helpful assistant."),
+        "Name three rivers in Europe.",
+    );
+    let alone = generate(&engine, &name, prompt.clone(), 32, &[]);
+    let others = [
+        "Write a haiku about the sea.",
+        "What is 17 times 23?",
+        "List the planets of the solar system.",
+        "Explain recursion in one sentence.",
+        "Translate 'good morning' into French.",
+        "Who wrote Hamlet?",
+        "Give me a fun fact about octopuses.",
+    ];
+    let mut handles = Vec::new();
+    for p in std::iter::once(prompt.clone()).chain(others.iter().map(|q| chat(None, q))) {
+        let (engine, name) = (engine.clone(), name.clone());
+        handles.push(std::thread::spawn(move || {
+            generate(&engine, &name, p, 32, &[])
+        }));
+    }
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results[0], alone, "batched with seven other requests");
+    // Every other answer is a real answer too.
+    for (r, q) in results[1..].iter().zip(others) {
+        assert!(!r.0.trim().is_empty(), "{q}: empty answer");
+    }
+    // Run again: the prompt's prefix now comes from the prefix cache.
+    assert_eq!(
+        generate(&engine, &name, prompt, 32, &[]),
+        alone,
+        "prefix reuse"
+    );
+}

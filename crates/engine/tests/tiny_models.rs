@@ -349,3 +349,47 @@ fn unknown_models_and_failed_loads_are_reported() {
         Err(BackendError::LoadFailed { .. })
     ));
 }
+
+/// Starts every request at once and drains them all concurrently.
+fn run_together(s: &Setup, reqs: Vec<GenerateRequest>) -> Vec<Done> {
+    let streams: Vec<_> = reqs
+        .into_iter()
+        .map(|r| s.engine.generate(r).unwrap())
+        .collect();
+    let handles: Vec<_> = streams
+        .into_iter()
+        .map(|st| std::thread::spawn(move || drain(st).unwrap()))
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn greedy_output_is_the_same_alone_among_seven_others_and_from_the_prefix_cache() {
+    for arch in TinyArch::ALL {
+        let s = setup(arch, EngineConfig::default());
+        let main = || {
+            request(
+                &s.name,
+                raw("alpha beta gamma delta epsilon zeta eta theta iota kappa"),
+                40,
+            )
+        };
+        let alone = run(&s, main()).unwrap();
+        assert_eq!(alone.usage.output_tokens, 40, "{arch:?}");
+        // Seven others of different lengths start with it: decode steps and prompt chunks of
+        // eight sequences share every forward.
+        let mut reqs = vec![main()];
+        for k in 1..8 {
+            let words: Vec<String> = (0..(k * 9)).map(|i| format!("w{}", (i * k) % 23)).collect();
+            reqs.push(request(&s.name, raw(&words.join(" ")), 20 + 5 * k as u32));
+        }
+        let together = run_together(&s, reqs);
+        assert_eq!(together[0], alone, "{arch:?}: batched with seven others");
+        // The first run left its sequence in the prefix cache: a third run reuses it.
+        assert_eq!(
+            run(&s, main()).unwrap(),
+            alone,
+            "{arch:?}: from the prefix cache"
+        );
+    }
+}

@@ -1,35 +1,39 @@
-//! One file per model architecture, all behind [`CausalLm`].
+//! The decoder models, behind [`CausalLm`] (one sequence) and [`Transformer::forward`]
+//! (many sequences per step).
 //!
-//! Owns the differences between model implementations (how the KV cache is cleared, how long a
-//! prefill chunk may be, how big the context is) so that the worker and the benchmark drive
-//! every architecture the same way. Adding an architecture is one file here plus one arm in
-//! [`load`], dispatched on the GGUF key `general.architecture`.
+//! Every architecture we serve is a llama-family decoder: one shared implementation
+//! (`transformer.rs`) follows a [`config::Config`] read from the GGUF metadata
+//! (`config.rs`: qwen2, gemma3, llama and what distinguishes them), over weights that stay
+//! memory-mapped and quantized (`gguf.rs`) and our own kernels (`crate::kernels`). The float
+//! operations between the matrix products are in `ops.rs`. Adding an architecture of the
+//! same family is one arm in `Config::from_gguf`; a structurally new one adds a flag there
+//! and its branch in `transformer.rs`.
 //!
-//! `qwen2` and `gemma3` are written here on candle's tensor ops with the blocks of `common.rs`
-//! (quantized embedding, bounded rotary tables, masks, a KV cache that grows by doubling,
-//! grouped-query attention without per-head copies, Q5_0 weights re-encoded as Q8_0 for
-//! candle's vectorised kernel): their candle-transformers versions cost hundreds of MB more,
-//! slow down with context length, and candle's gemma3 computes a different function (see each
-//! file). `llama` wraps candle-transformers' `quantized_llama`.
-//!
-//! Every model keeps its KV cache inside itself (candle's design): one instance serves one
-//! sequence at a time, and [`CausalLm::reset`] must be called before a new sequence starts.
+//! Weights are shared read-only (`Arc<Transformer>`); each sequence owns a
+//! [`SeqCache`]. [`Session`] pairs the two into the single-sequence [`CausalLm`] that
+//! generation, tests and the benchmark drive.
 
-mod common;
-mod gemma3;
-mod llama;
-mod qwen2;
+pub mod config;
+pub mod gguf;
+pub mod ops;
+mod session;
+pub mod transformer;
 
-use std::io::{Read, Seek};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
+pub use session::Session;
+pub use transformer::{SeqCache, Step, Transformer};
+
+use crate::kernels::Pool;
 use crate::{EngineError, Result};
 
-/// Prefill is split into chunks of at most this many tokens (where the architecture allows it),
-/// so that the attention matrix of a long prompt stays bounded
-/// (`heads x chunk x context` floats instead of `heads x prompt x prompt`).
+/// Prefill is split into chunks of at most this many tokens, so that a forward's scratch
+/// buffers (`chunk x ffn` floats and the like) stay bounded whatever the prompt length.
 pub const PREFILL_CHUNK: usize = 512;
 
 /// A decoder-only language model with its own KV cache.
@@ -93,75 +97,39 @@ pub fn architecture(content: &Content) -> Result<String> {
     }
 }
 
-/// Builds the model for `content`'s architecture, reading tensors from `reader`.
-pub fn load<R: Read + Seek>(
-    content: Content,
-    reader: &mut R,
-    options: LoadOptions,
-) -> Result<Box<dyn CausalLm>> {
-    let device = Device::Cpu;
-    let arch = architecture(&content)?;
-    match arch.as_str() {
-        "qwen2" => Ok(Box::new(qwen2::Qwen2::load(
-            content, reader, &device, options,
-        )?)),
-        "gemma3" => Ok(Box::new(gemma3::Gemma3::load(
-            content, reader, &device, options,
-        )?)),
-        "llama" => Ok(Box::new(llama::Llama::load(
-            content, reader, &device, options,
-        )?)),
-        other => Err(EngineError::UnsupportedArchitecture(other.to_string())),
-    }
+/// Maps `path` and builds its decoder (architecture from `general.architecture`).
+pub fn load_transformer(path: &Path, options: LoadOptions) -> Result<Arc<Transformer>> {
+    transformer_of(&gguf::Gguf::open(path)?, options)
 }
 
-/// `<arch>.context_length` capped by `cap` (and at least 1). A missing key means `cap`.
-pub(crate) fn capped_context(content: &Content, arch: &str, cap: usize) -> Result<usize> {
-    let key = format!("{arch}.context_length");
-    let declared = match content.metadata.get(&key) {
-        Some(v) => v
-            .to_u32()
-            .map(|v| v as usize)
-            .or_else(|_| v.to_u64().map(|v| v as usize))
-            .map_err(|e| EngineError::Gguf(format!("{key}: {e}")))?,
-        None => cap,
-    };
-    Ok(declared.min(cap).max(1))
+/// Builds the decoder of an opened GGUF.
+pub fn transformer_of(gguf: &gguf::Gguf, options: LoadOptions) -> Result<Arc<Transformer>> {
+    let config = config::Config::from_gguf(gguf, options.max_context)?;
+    Ok(Arc::new(Transformer::load(gguf, config)?))
 }
 
-/// Turns a token slice into the `[1, n]` input tensor candle's models take.
-pub(crate) fn input(tokens: &[u32], device: &Device) -> Result<Tensor> {
-    Ok(Tensor::new(tokens, device)?.unsqueeze(0)?)
+/// Maps `path` and returns a single-sequence model over it.
+pub fn load(path: &Path, options: LoadOptions) -> Result<Box<dyn CausalLm>> {
+    Ok(Box::new(Session::new(load_transformer(path, options)?)))
 }
 
-/// Checks that a forward stays inside the context window (candle would fail with a less
-/// helpful narrow error, or, for gemma3, silently run past the cap).
-pub(crate) fn check_span(tokens: &[u32], pos: usize, context: usize) -> Result<()> {
-    if tokens.is_empty() {
-        return Err(EngineError::InvalidRequest(
-            "forward called with no tokens".into(),
-        ));
-    }
-    if pos + tokens.len() > context {
-        return Err(EngineError::InvalidRequest(format!(
-            "positions {pos}..{} exceed the context window of {context} tokens",
-            pos + tokens.len()
-        )));
-    }
-    Ok(())
+/// Compute threads asked for before the pool exists (0: the CPUs this process may use).
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+static POOL: OnceLock<Pool> = OnceLock::new();
+
+/// Sets the compute pool's thread count; effective if called before the pool's first use.
+pub fn set_threads(n: usize) {
+    THREADS.store(n, Ordering::Relaxed);
 }
 
-/// Turns `[1, vocab]` model output into the `[vocab]` f32 logits of the trait.
-pub(crate) fn last_logits(output: Tensor) -> Result<Tensor> {
-    let output = output.to_dtype(candle_core::DType::F32)?;
-    Ok(match output.rank() {
-        2 => output.squeeze(0)?,
-        _ => output.flatten_all()?,
+/// The process's compute pool, shared by every model (so two models never oversubscribe
+/// the CPUs).
+pub fn pool() -> &'static Pool {
+    POOL.get_or_init(|| {
+        let n = match THREADS.load(Ordering::Relaxed) {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        Pool::new(n)
     })
-}
-
-/// Runs `f` inside candle's CPU thread-pool context (keeps its workers warm between the many
-/// short parallel sections of one forward).
-pub(crate) fn on_cpu_pool<T: Send>(device: &Device, f: impl FnOnce() -> T + Send) -> T {
-    device.with_context(f)
 }
