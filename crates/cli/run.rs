@@ -87,6 +87,7 @@ pub fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
         },
         stop_sequences: args.stop_sequences.clone(),
         priority: Default::default(),
+        cache_point: None,
     })?;
     let mut stdout = std::io::stdout().lock();
     let mut first_token = None;

@@ -15,6 +15,6 @@ pub use backend::{
 };
 pub use embed::{EmbedRequest, Embeddings, Truncate};
 pub use request::{
-    ChatMessage, ContentPart, GenerateRequest, GenerationEvent, LocalModelName, Priority, Prompt,
-    Role, SamplingParams, StopReason, ToolChoice, ToolSpec, Usage,
+    CachePoint, ChatMessage, ContentPart, GenerateRequest, GenerationEvent, LocalModelName,
+    Priority, Prompt, Role, SamplingParams, StopReason, ToolChoice, ToolSpec, Usage,
 };

@@ -193,6 +193,25 @@ pub struct GenerateRequest {
     pub stop_sequences: Vec<String>,
     /// Who is waiting: interactive callers are served before batch-job records.
     pub priority: Priority,
+    /// Where the request's last prompt-cache breakpoint sits (Converse `cachePoint`, Anthropic
+    /// `cache_control`); `None` when the request asked for no caching. It decides only how
+    /// [`Usage`] splits the prompt tokens, never the output.
+    pub cache_point: Option<CachePoint>,
+}
+
+/// Where a request's last prompt-cache breakpoint sits in its [`Prompt::Chat`].
+///
+/// The prefix up to and including the marked part is what the caller asked to cache. A
+/// dialect reports only the last breakpoint of a request (the longest cached prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CachePoint {
+    /// After the tool definitions.
+    Tools,
+    /// After the system prompt.
+    System,
+    /// After the content of `messages[i]`, indexing the final `messages` vector of the
+    /// request's [`Prompt::Chat`] (after any merging or dropping the dialect did).
+    Message(usize),
 }
 
 /// The class of a request in the engine's queue.
@@ -219,12 +238,23 @@ pub enum StopReason {
 }
 
 /// Token accounting of one request, from the real tokenizer.
+///
+/// When the request has a [`CachePoint`], the rendered prompt is split in three disjoint
+/// parts: `cache_read_input_tokens + cache_write_input_tokens + input_tokens` is the whole
+/// prompt. Without a cache point both cache counts are 0 and `input_tokens` is the whole
+/// prompt (the engine's prefix cache still works, invisibly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
-    /// Tokens in the rendered prompt.
+    /// Prompt tokens neither read from nor written to the prompt cache (with no cache point:
+    /// every token of the rendered prompt).
     pub input_tokens: u32,
     /// Tokens generated (including any token that completed a stop sequence).
     pub output_tokens: u32,
+    /// Prompt tokens whose keys/values came from the prefix cache (0 without a cache point).
+    pub cache_read_input_tokens: u32,
+    /// Prompt tokens up to the cache point computed by this request and stored for later
+    /// requests (0 without a cache point).
+    pub cache_write_input_tokens: u32,
 }
 
 /// What the engine reports while generating, in this order: one `Started`, then any number

@@ -175,6 +175,7 @@ fn response_and_stream() {
         usage: Usage {
             input_tokens: 12,
             output_tokens: 3,
+            ..Default::default()
         },
         latency_ms: 5,
     };

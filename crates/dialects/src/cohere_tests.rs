@@ -242,6 +242,7 @@ fn completion(text: &str, reason: StopReason, calls: Vec<(String, String, String
         usage: Usage {
             input_tokens: 9,
             output_tokens: 7,
+            ..Default::default()
         },
         latency_ms: 10,
     }
@@ -291,6 +292,7 @@ fn stream_events() {
         Usage {
             input_tokens: 9,
             output_tokens: 2,
+            ..Default::default()
         },
         &metrics(),
     ));

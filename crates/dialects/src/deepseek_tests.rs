@@ -168,6 +168,7 @@ fn response_and_stream() {
         usage: Usage {
             input_tokens: 10,
             output_tokens: 12,
+            ..Default::default()
         },
         latency_ms: 5,
     };

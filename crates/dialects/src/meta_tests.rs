@@ -95,6 +95,7 @@ fn encode_response() {
         usage: Usage {
             input_tokens: 18,
             output_tokens: 3,
+            ..Default::default()
         },
         latency_ms: 10,
     };
@@ -132,6 +133,7 @@ fn stream_chunks() {
         Usage {
             input_tokens: 18,
             output_tokens: 3,
+            ..Default::default()
         },
         &InvocationMetrics {
             input_token_count: 18,

@@ -254,6 +254,7 @@ fn completion(text: &str, stop: StopReason, calls: Vec<(String, String, String)>
         usage: Usage {
             input_tokens: 9,
             output_tokens: 4,
+            ..Default::default()
         },
         latency_ms: 10,
     }

@@ -185,6 +185,7 @@ fn encode_text_and_tool() {
         usage: Usage {
             input_tokens: 4,
             output_tokens: 2,
+            ..Default::default()
         },
         latency_ms: 9,
     };
@@ -217,6 +218,7 @@ fn stream_chunks_wrap_converse_events() {
         Usage {
             input_tokens: 5,
             output_tokens: 7,
+            ..Default::default()
         },
         &InvocationMetrics {
             input_token_count: 5,

@@ -210,6 +210,7 @@ fn response_bodies() {
         usage: Usage {
             input_tokens: 21,
             output_tokens: 30,
+            ..Default::default()
         },
         latency_ms: 5,
     };
@@ -242,6 +243,7 @@ fn stream_with_usage() {
         Usage {
             input_tokens: 3,
             output_tokens: 4,
+            ..Default::default()
         },
         &InvocationMetrics::default(),
     ));

@@ -142,6 +142,7 @@ fn encode_response() {
         usage: Usage {
             input_tokens: 11,
             output_tokens: 17,
+            ..Default::default()
         },
         latency_ms: 5,
     };
@@ -169,6 +170,7 @@ fn stream_chunks() {
         Usage {
             input_tokens: 11,
             output_tokens: 2,
+            ..Default::default()
         },
         &InvocationMetrics {
             input_token_count: 11,

@@ -128,6 +128,7 @@ fn completion(v: &Value) -> Completion {
         usage: Usage {
             input_tokens: v["input_tokens"].as_u64().unwrap() as u32,
             output_tokens: v["output_tokens"].as_u64().unwrap() as u32,
+            ..Default::default()
         },
         latency_ms: v["latency_ms"].as_u64().unwrap(),
     }
@@ -299,6 +300,7 @@ fn invoke_dialect_streams() {
                         Usage {
                             input_tokens: n(&f["input_tokens"]),
                             output_tokens: n(&f["output_tokens"]),
+                            ..Default::default()
                         },
                         &metrics(&f["metrics"]),
                     ));
@@ -353,6 +355,7 @@ fn converse_stream_text_then_tool() {
             Usage {
                 input_tokens: 412,
                 output_tokens: 58,
+                ..Default::default()
             },
             1432,
             &ResponseEcho::default(),

@@ -68,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sampling,
         stop_sequences: Vec::new(),
         priority: Default::default(),
+        cache_point: None,
     };
     let mut stream = engine.generate(request)?;
     while let Some(event) = stream.blocking_next() {

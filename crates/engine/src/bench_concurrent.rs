@@ -155,6 +155,7 @@ pub fn bench_concurrent(
         sampling: SamplingParams::greedy(),
         stop_sequences: Vec::new(),
         priority: Priority::Interactive,
+        cache_point: None,
     };
 
     // Warm-up: one short request (touches the weights, starts the thread pool).

@@ -415,6 +415,8 @@ fn generate_one(
         usage: Usage {
             input_tokens: prompt.len() as u32,
             output_tokens: outcome.output_tokens as u32,
+            cache_read_input_tokens: 0,
+            cache_write_input_tokens: 0,
         },
     }));
     Ok(())

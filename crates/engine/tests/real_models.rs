@@ -49,6 +49,7 @@ fn generate(
             sampling: SamplingParams::greedy(),
             stop_sequences: stops.iter().map(|s| s.to_string()).collect(),
             priority: Default::default(),
+            cache_point: None,
         })
         .unwrap();
     let mut text = String::new();
@@ -173,6 +174,7 @@ fn generate_with_tools(engine: &Engine, name: &LocalModelName, prompt: Prompt) -
             sampling: SamplingParams::greedy(),
             stop_sequences: Vec::new(),
             priority: Default::default(),
+            cache_point: None,
         })
         .unwrap();
     let (mut prompt_tokens, mut text, mut calls) = (0, String::new(), Vec::new());

@@ -55,6 +55,7 @@ fn generate_request(model: bedrock_local_core::LocalModelName) -> GenerateReques
         sampling: SamplingParams::greedy(),
         stop_sequences: Vec::new(),
         priority: Default::default(),
+        cache_point: None,
     }
 }
 

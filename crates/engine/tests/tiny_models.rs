@@ -45,6 +45,7 @@ fn request(name: &LocalModelName, prompt: Prompt, max_tokens: u32) -> GenerateRe
         sampling: SamplingParams::greedy(),
         stop_sequences: Vec::new(),
         priority: Default::default(),
+        cache_point: None,
     }
 }
 

@@ -91,6 +91,7 @@ fn run(engine: &Engine, name: &LocalModelName, prompt: Prompt, sampling: Samplin
             sampling,
             stop_sequences: Vec::new(),
             priority: Default::default(),
+            cache_point: None,
         })
         .unwrap();
     let mut run = Run::default();
@@ -237,6 +238,7 @@ fn bad_tool_choices_are_invalid_requests() {
             sampling: SamplingParams::greedy(),
             stop_sequences: Vec::new(),
             priority: Default::default(),
+            cache_point: None,
         })
         .unwrap();
     assert!(matches!(

@@ -38,6 +38,7 @@ impl InferenceBackend for Echo {
                     usage: Usage {
                         input_tokens: 2,
                         output_tokens: 1,
+                        ..Default::default()
                     },
                 }));
                 return Ok(stream);
@@ -72,6 +73,7 @@ impl InferenceBackend for Echo {
                     usage: Usage {
                         input_tokens: 3,
                         output_tokens: 9,
+                        ..Default::default()
                     },
                 }));
                 return Ok(stream);
@@ -95,6 +97,7 @@ impl InferenceBackend for Echo {
             usage: Usage {
                 input_tokens: 3,
                 output_tokens: n as u32,
+                ..Default::default()
             },
         }));
         Ok(stream)

@@ -397,6 +397,7 @@ fn stream_opens_text_blocks_lazily_and_indexes_tool_blocks() {
             Usage {
                 input_tokens: 7,
                 output_tokens: 9,
+                ..Default::default()
             },
             &metrics,
         ));
@@ -433,6 +434,7 @@ fn encode_follows_the_echoed_format() {
         usage: Usage {
             input_tokens: 3,
             output_tokens: 2,
+            ..Default::default()
         },
         latency_ms: 5,
     };

@@ -317,6 +317,7 @@ fn stream_events() {
     let usage = Usage {
         input_tokens: 412,
         output_tokens: 58,
+        ..Default::default()
     };
     assert_eq!(
         s(stream::metadata(usage, 1432, &ResponseEcho::default())),
@@ -350,6 +351,7 @@ fn encode_response_echoes_the_request() {
         usage: Usage {
             input_tokens: 3,
             output_tokens: 0,
+            ..Default::default()
         },
         latency_ms: 5,
     };

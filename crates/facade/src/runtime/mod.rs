@@ -114,6 +114,7 @@ pub fn build_request(
         sampling,
         stop_sequences: decoded.stop_sequences,
         priority,
+        cache_point: None,
     }
 }
 
