@@ -32,6 +32,7 @@ use bedrock_local_core::Priority;
 use candle_core::{Device, Tensor};
 
 use crate::arch::{pool, CausalLm, SeqCache, Step, Transformer};
+use crate::prefix_cache::PrefixCache;
 use crate::worker::EventSender;
 use crate::{EngineError, Result};
 
@@ -505,86 +506,4 @@ impl Runner {
             }
         }
     }
-}
-
-/// Finished sequences' caches by their token ids, least recently used first out.
-struct PrefixCache {
-    entries: Vec<(Vec<u32>, SeqCache, u64)>,
-    budget: usize,
-    bytes: usize,
-    clock: u64,
-}
-
-impl PrefixCache {
-    fn new(budget: usize) -> Self {
-        Self {
-            entries: Vec::new(),
-            budget,
-            bytes: 0,
-            clock: 0,
-        }
-    }
-
-    /// The cache of the longest stored prefix of `tokens` (leaving at least the last token
-    /// to run, whose logits are wanted), and its length.
-    fn lookup(&mut self, tokens: &[u32]) -> Option<(SeqCache, usize)> {
-        let limit = tokens.len().saturating_sub(1);
-        let (best, n) = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, (t, _, _))| (i, common_prefix(t, tokens).min(limit)))
-            .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))?;
-        if n == 0 {
-            return None;
-        }
-        self.clock += 1;
-        let entry = &mut self.entries[best];
-        entry.2 = self.clock;
-        Some((entry.1.prefix(n), n))
-    }
-
-    fn insert(&mut self, tokens: Vec<u32>, cache: SeqCache) {
-        if self.budget == 0 || cache.bytes() > self.budget {
-            return;
-        }
-        // Nothing to add if a stored sequence already starts with these tokens.
-        if self
-            .entries
-            .iter()
-            .any(|(t, _, _)| t.len() >= tokens.len() && t[..tokens.len()] == tokens[..])
-        {
-            return;
-        }
-        // Stored prefixes of the new sequence are superseded by it.
-        let mut freed = 0;
-        self.entries.retain(|(t, c, _)| {
-            let superseded = t.len() < tokens.len() && tokens[..t.len()] == t[..];
-            if superseded {
-                freed += c.bytes();
-            }
-            !superseded
-        });
-        self.bytes -= freed;
-        self.clock += 1;
-        self.bytes += cache.bytes();
-        self.entries.push((tokens, cache, self.clock));
-        while self.bytes > self.budget {
-            let Some(oldest) = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, (_, _, used))| *used)
-                .map(|(i, _)| i)
-            else {
-                break;
-            };
-            let (_, c, _) = self.entries.swap_remove(oldest);
-            self.bytes -= c.bytes();
-        }
-    }
-}
-
-fn common_prefix(a: &[u32], b: &[u32]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }

@@ -38,6 +38,7 @@ pub mod error;
 pub mod generate;
 pub mod kernels;
 pub mod loader;
+mod prefix_cache;
 mod queue;
 pub mod sampling;
 pub mod stream;
