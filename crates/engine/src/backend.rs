@@ -53,9 +53,11 @@ impl Default for EngineConfig {
     }
 }
 
-/// Applies a thread count to candle's thread pools (see [`EngineConfig::threads`]).
+/// Applies a thread count to our compute pool (text generation) and candle's (embeddings),
+/// see [`EngineConfig::threads`].
 pub fn configure_threads(threads: Option<usize>) {
     if let Some(n) = threads.filter(|n| *n > 0) {
+        crate::arch::set_threads(n);
         std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     }

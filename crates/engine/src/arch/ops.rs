@@ -12,8 +12,54 @@ use super::config::{Activation, RopeParams, RopeStyle};
 use crate::kernels::Pool;
 
 /// A dot product with eight running sums (vectorisable, and always the same order).
+///
+/// Compiled twice: with AVX2+FMA enabled (chosen at run time where the CPU has them) and
+/// portable. Both compute the same fused multiply-adds in the same order, so the result does
+/// not depend on which one runs; without the run-time choice a portable build would call a
+/// software `fmaf` per element.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked once by `fma`).
+        return unsafe { dot_fma(a, b) };
+    }
+    dot_body(a, b)
+}
+
+/// `y += a * x`, dispatched like [`dot`].
+#[inline]
+fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked once by `fma`).
+        return unsafe { axpy_fma(a, x, y) };
+    }
+    axpy_body(a, x, y)
+}
+
+/// Whether AVX2 and FMA may be used.
+#[cfg(target_arch = "x86_64")]
+fn fma() -> bool {
+    use std::sync::OnceLock;
+    static FMA: OnceLock<bool> = OnceLock::new();
+    *FMA.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
+    dot_body(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn axpy_fma(a: f32, x: &[f32], y: &mut [f32]) {
+    axpy_body(a, x, y)
+}
+
+#[inline(always)]
+fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let chunks = a.len() / 8;
     for c in 0..chunks {
@@ -29,9 +75,8 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// `y += a * x`.
-#[inline]
-fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+#[inline(always)]
+fn axpy_body(a: f32, x: &[f32], y: &mut [f32]) {
     for (y, x) in y.iter_mut().zip(x) {
         *y = a.mul_add(*x, *y);
     }
