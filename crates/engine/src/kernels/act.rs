@@ -6,6 +6,11 @@
 //! `id = 1 / d` (0 for an all-zero block), `q = round(x * id)` (half away from zero) clamped to
 //! [-127, 127]. `-128` is never produced, so the SIMD sign trick (`|w| * sign(a, w)`) cannot
 //! overflow. Scales stay f32.
+//!
+//! Besides the canonical `d`/`qs`/`sums`, a row keeps two SIMD-friendly copies: `qu = qs + 128`
+//! as unsigned bytes (the `u8` operand of `vpdpbusd`, so a weight needs no sign trick per
+//! activation row), and `d16`, each block pair's scales spread as `[d0; 8] ++ [d1; 8]` (one
+//! 64-byte load per pair in the AVX-512 kernels).
 
 /// Elements per Q8 block.
 pub const QK: usize = 32;
@@ -16,6 +21,8 @@ pub struct Q8Row {
     d: Vec<f32>,
     qs: Vec<i8>,
     sums: Vec<i32>,
+    qu: Vec<u8>,
+    d16: Vec<f32>,
 }
 
 impl Q8Row {
@@ -49,6 +56,14 @@ impl Q8Row {
             self.d[b] = d;
             self.sums[b] = sum;
         }
+        self.qu.clear();
+        self.qu.extend(self.qs.iter().map(|&q| (q as u8) ^ 0x80));
+        self.d16.clear();
+        for pair in self.d.chunks(2) {
+            let d1 = pair.get(1).copied().unwrap_or(0.0);
+            self.d16.extend([pair[0]; 8]);
+            self.d16.extend([d1; 8]);
+        }
     }
 
     /// Number of 32-element blocks.
@@ -74,6 +89,16 @@ impl Q8Row {
     /// The quantized values, `QK` per block.
     pub fn qs(&self) -> &[i8] {
         &self.qs
+    }
+
+    /// `qs[j] + 128` as unsigned bytes.
+    pub fn qu(&self) -> &[u8] {
+        &self.qu
+    }
+
+    /// Per block pair `k`: `d[2k]` eight times then `d[2k + 1]` eight times (0 past the end).
+    pub fn d16(&self) -> &[f32] {
+        &self.d16
     }
 
     /// The sum of each block's quantized values.
@@ -114,5 +139,9 @@ mod tests {
         assert_eq!(&y.qs()[..4], &[-127, 127, 1, -1]);
         assert_eq!(y.sums()[0], 0);
         assert_eq!(y.len(), 32);
+        assert_eq!(y.qu()[..4], [1, 255, 129, 127]);
+        assert_eq!(y.d16().len(), 16);
+        assert_eq!(r.d16()[7], r.d()[0]);
+        assert_eq!(r.d16()[8], r.d()[1]);
     }
 }

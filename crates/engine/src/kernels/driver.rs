@@ -129,7 +129,7 @@ impl QMatrix {
     /// Wraps `data` (GGUF shape `[cols, rows]`, i.e. `rows` consecutive rows). Fails when
     /// `cols` is not whole blocks or `data` is not exactly `rows` rows.
     pub fn new(ty: WeightType, rows: usize, cols: usize, data: Bytes) -> Result<Self> {
-        if cols == 0 || cols % ty.block() != 0 {
+        if cols == 0 || !cols.is_multiple_of(ty.block()) {
             return Err(EngineError::Gguf(format!(
                 "{ty:?} rows of {cols} values are not whole blocks of {}",
                 ty.block()
@@ -249,7 +249,7 @@ impl QMatrix {
             }
         }
         let rows = self.rows;
-        let chunk = chunk_rows(rows, m, pool.threads());
+        let chunk = chunk_rows(rows, m, self.row_bytes, pool.threads());
         let tasks = rows.div_ceil(chunk);
         let op = SyncPtr(out.as_mut_ptr());
         let acts = &acts;
@@ -274,8 +274,8 @@ impl QMatrix {
                         }
                         i += 4;
                     }
-                    for i in i..i1 {
-                        put(i, r, K::dot(w, &acts[i]));
+                    for (k, a) in acts[i..i1].iter().enumerate() {
+                        put(i + k, r, K::dot(w, a));
                     }
                 }
                 i0 = i1;
@@ -284,14 +284,21 @@ impl QMatrix {
     }
 }
 
-/// Activation rows handled together against a chunk of weight rows (fits L1 with the chunk).
-const ACT_TILE: usize = 16;
+/// Activation rows handled together against a chunk of weight rows: one `dot4`, so the four
+/// rows stay in L1 while the chunk's weight rows stream from L2.
+const ACT_TILE: usize = 4;
+
+/// Upper bound of one task's weight bytes when `m > ACT_TILE` (the chunk is re-read from L2
+/// once per group of activation rows, so it must stay well inside L2).
+const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Output rows per pool task: multiples of 16 (whole cache lines of output), about 16 tasks per
 /// thread so a slow thread is caught up by the others.
-fn chunk_rows(rows: usize, m: usize, threads: usize) -> usize {
-    let _ = m;
-    let per = rows.div_ceil(threads.max(1) * 16);
+fn chunk_rows(rows: usize, m: usize, row_bytes: usize, threads: usize) -> usize {
+    let mut per = rows.div_ceil(threads.max(1) * 16);
+    if m > ACT_TILE {
+        per = per.min(CHUNK_BYTES / row_bytes.max(1));
+    }
     per.div_ceil(16).max(1) * 16
 }
 

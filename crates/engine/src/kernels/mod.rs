@@ -46,6 +46,8 @@ pub mod q8_0;
 
 mod driver;
 #[cfg(test)]
+mod tests_bench;
+#[cfg(test)]
 mod tests_driver;
 #[cfg(test)]
 mod tests_k;

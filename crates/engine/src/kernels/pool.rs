@@ -104,7 +104,7 @@ impl Shared {
                 }
                 std::hint::spin_loop();
                 spins += 1;
-                if spins % 64 == 0 && start.elapsed() > SPIN {
+                if spins.is_multiple_of(64) && start.elapsed() > SPIN {
                     break;
                 }
             }

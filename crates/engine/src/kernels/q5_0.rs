@@ -177,10 +177,10 @@ mod x86 {
         reduce_lanes(&mut lanes)
     }
 
-    /// Two blocks' signed values as unsigned magnitudes, and the mask of negative values.
+    /// The two blocks' signed values `q - 16`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-    unsafe fn pair_weights(blk: *const u8) -> (__m512i, __mmask64) {
+    unsafe fn pair_weights(blk: *const u8) -> __m512i {
         let n0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(blk.add(6) as *const __m128i));
         let n1 = _mm256_broadcastsi128_si256(_mm_loadu_si128(
             blk.add(BLOCK_BYTES + 6) as *const __m128i
@@ -190,10 +190,10 @@ mod x86 {
         let n = _mm512_mask_srli_epi16(n, 0xFF00_FF00, n, 4);
         let q = _mm512_and_si512(n, _mm512_set1_epi8(15));
         let high = u64::from(qh(blk)) | (u64::from(qh(blk.add(BLOCK_BYTES))) << 32);
-        let v = _mm512_mask_sub_epi8(q, !high, q, _mm512_set1_epi8(16));
-        (_mm512_abs_epi8(v), _mm512_movepi8_mask(v))
+        _mm512_mask_sub_epi8(q, !high, q, _mm512_set1_epi8(16))
     }
 
+    /// `[s0; 8] ++ [s1; 8]`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
     unsafe fn pair_scales(s0: f32, s1: f32) -> __m512 {
@@ -205,48 +205,14 @@ mod x86 {
         ))
     }
 
+    /// One weight row against `N` activation rows, two blocks per zmm (the low half in the
+    /// even-block lanes, the high half in the odd-block lanes). Per block pair the signed
+    /// weights `w` are decoded once with `-128 * (lane sum of w)`; per activation row one
+    /// `vpdpbusd` of the unsigned `qu = a + 128` against `w` starting from that correction gives
+    /// the exact lane sums of `w * a`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-    unsafe fn pair_dot(aq: __m512i, neg: __mmask64, x: *const i8) -> __m512 {
-        let xv = _mm512_loadu_si512(x as *const __m512i);
-        let sx = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
-        _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), aq, sx))
-    }
-
-    /// AVX-512 VNNI version of [`super::dot_scalar`] (same bits), two blocks per zmm.
-    ///
-    /// # Safety
-    /// The CPU must support avx512f/bw/vl/vnni, avx2, fma and f16c; `w` must hold
-    /// `a.blocks()` blocks.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-    pub unsafe fn dot_avx512(w: &[u8], a: &Q8Row) -> f32 {
-        let nb = a.blocks().min(w.len() / BLOCK_BYTES);
-        let (wp, xp, dp) = (w.as_ptr(), a.qs().as_ptr(), a.d());
-        let mut acc = _mm512_setzero_ps();
-        let mut b = 0;
-        while b + 2 <= nb {
-            let blk = wp.add(b * BLOCK_BYTES);
-            let (aq, neg) = pair_weights(blk);
-            let p = pair_dot(aq, neg, xp.add(b * QK));
-            let s = pair_scales(dw(blk) * dp[b], dw(blk.add(BLOCK_BYTES)) * dp[b + 1]);
-            acc = _mm512_fmadd_ps(s, p, acc);
-            b += 2;
-        }
-        let mut lanes = [0f32; 16];
-        _mm512_storeu_ps(lanes.as_mut_ptr(), acc);
-        if b < nb {
-            block_scalar(&w[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES], a, b, &mut lanes);
-        }
-        reduce_lanes(&mut lanes)
-    }
-
-    /// [`dot_avx512`] of one weight row against four activation rows, decoding each weight
-    /// pair once.
-    ///
-    /// # Safety
-    /// As [`dot_avx512`], for each of the four rows.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-    pub unsafe fn dot4_avx512(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
+    unsafe fn dot_n<const N: usize>(w: &[u8], a: [&Q8Row; N]) -> [f32; N] {
         let nb = a
             .iter()
             .map(|r| r.blocks())
@@ -254,22 +220,27 @@ mod x86 {
             .unwrap_or(0)
             .min(w.len() / BLOCK_BYTES);
         let wp = w.as_ptr();
-        let xp = a.map(|r| r.qs().as_ptr());
-        let mut acc = [_mm512_setzero_ps(); 4];
+        let xp = a.map(|r| r.qu().as_ptr());
+        let dp = a.map(|r| r.d16().as_ptr());
+        let offset = _mm512_set1_epi8(0x80u8 as i8);
+        let zero = _mm512_setzero_si512();
+        let mut acc = [_mm512_setzero_ps(); N];
         let mut b = 0;
         while b + 2 <= nb {
             let blk = wp.add(b * BLOCK_BYTES);
-            let (aq, neg) = pair_weights(blk);
-            let (dw0, dw1) = (dw(blk), dw(blk.add(BLOCK_BYTES)));
-            for i in 0..4 {
-                let p = pair_dot(aq, neg, xp[i].add(b * QK));
-                let d = a[i].d();
-                acc[i] = _mm512_fmadd_ps(pair_scales(dw0 * d[b], dw1 * d[b + 1]), p, acc[i]);
+            let q = pair_weights(blk);
+            let corr = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, offset, q));
+            let dw = pair_scales(dw(blk), dw(blk.add(BLOCK_BYTES)));
+            for i in 0..N {
+                let xu = _mm512_loadu_si512(xp[i].add(b * QK) as *const __m512i);
+                let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr, xu, q));
+                let s = _mm512_mul_ps(dw, _mm512_loadu_ps(dp[i].add(b * 8)));
+                acc[i] = _mm512_fmadd_ps(s, p, acc[i]);
             }
             b += 2;
         }
-        let mut out = [0f32; 4];
-        for i in 0..4 {
+        let mut out = [0f32; N];
+        for i in 0..N {
             let mut lanes = [0f32; 16];
             _mm512_storeu_ps(lanes.as_mut_ptr(), acc[i]);
             if b < nb {
@@ -283,5 +254,25 @@ mod x86 {
             out[i] = reduce_lanes(&mut lanes);
         }
         out
+    }
+
+    /// AVX-512 VNNI version of [`super::dot_scalar`] (same bits).
+    ///
+    /// # Safety
+    /// The CPU must support avx512f/bw/vl/vnni, avx2, fma and f16c; `w` must hold
+    /// `a.blocks()` blocks.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot_avx512(w: &[u8], a: &Q8Row) -> f32 {
+        dot_n(w, [a])[0]
+    }
+
+    /// [`dot_avx512`] of one weight row against four activation rows, decoding each weight
+    /// pair once.
+    ///
+    /// # Safety
+    /// As [`dot_avx512`], for each of the four rows.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot4_avx512(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
+        dot_n(w, a)
     }
 }
