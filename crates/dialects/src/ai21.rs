@@ -322,6 +322,7 @@ impl InvokeDialect for Jamba {
                 .into_iter()
                 .filter(|s| !s.is_empty())
                 .collect(),
+            cache_point: None,
             echo: Value::Null,
         })
     }

@@ -23,6 +23,7 @@ fn ctx() -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_700_000_000,
         echo: Value::Null,
+        prompt_caching: false,
     }
 }
 

@@ -242,6 +242,7 @@ impl InvokeDialect for CohereChat {
             max_tokens: everit::count(&object, "max_tokens").unwrap_or(traits.default_max_tokens),
             sampling,
             stop_sequences: everit::strings(object.get("stop_sequences")),
+            cache_point: None,
             echo: json!({
                 "chat_history": object.get("chat_history").cloned().unwrap_or(json!([])),
                 "message": message,

@@ -117,6 +117,7 @@ impl InvokeDialect for CohereCommand {
             max_tokens: everit::count(&object, "max_tokens").unwrap_or(traits.default_max_tokens),
             sampling: sampling(&object, DEFAULT_TEMPERATURE, DEFAULT_P),
             stop_sequences: everit::strings(object.get("stop_sequences")),
+            cache_point: None,
             echo: json!({
                 "prompt": prompt,
                 "stream": object.get("stream") == Some(&Value::Bool(true)),

@@ -23,6 +23,7 @@ fn ctx(echo: Value) -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_700_000_000,
         echo,
+        prompt_caching: false,
     }
 }
 
@@ -32,6 +33,7 @@ fn metrics() -> InvocationMetrics {
         output_token_count: 2,
         invocation_latency_ms: 100,
         first_byte_latency_ms: 30,
+        ..Default::default()
     }
 }
 

@@ -180,6 +180,7 @@ impl InvokeDialect for DeepSeek {
                 seed: 0,
             },
             stop_sequences,
+            cache_point: None,
             echo: Value::Null,
         })
     }

@@ -31,6 +31,7 @@ fn ctx() -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_700_000_000,
         echo: Value::Null,
+        prompt_caching: false,
     }
 }
 
@@ -189,6 +190,7 @@ fn response_and_stream() {
             output_token_count: 1,
             invocation_latency_ms: 30,
             first_byte_latency_ms: 20,
+            ..Default::default()
         },
     ));
     let chunks: Vec<String> = chunks

@@ -41,7 +41,7 @@ pub mod nova;
 pub mod openai;
 pub mod titan;
 
-use bedrock_local_core::{Prompt, SamplingParams, StopReason, Usage};
+use bedrock_local_core::{CachePoint, Prompt, SamplingParams, StopReason, Usage};
 
 /// What the facade knows about a model from the registry catalog, and a dialect needs for
 /// validation.
@@ -68,6 +68,10 @@ pub struct Decoded {
     pub sampling: SamplingParams,
     /// Strings that end generation.
     pub stop_sequences: Vec<String>,
+    /// The request's last prompt-cache breakpoint (Converse `cachePoint`, Claude
+    /// `cache_control`), indexing `prompt`'s final messages; `None` when it asked for no
+    /// caching (and always for bodies without such markers).
+    pub cache_point: Option<CachePoint>,
     /// Whatever of the request the provider's response repeats (Cohere's `chat_history`, …),
     /// opaque to everyone but the dialect that wrote it; `Value::Null` when nothing.
     pub echo: serde_json::Value,
@@ -86,6 +90,9 @@ pub struct ResponseCtx {
     pub created_unix: u64,
     /// [`Decoded::echo`] of the request.
     pub echo: serde_json::Value,
+    /// The request had a prompt-cache breakpoint ([`Decoded::cache_point`] is `Some`): the
+    /// response reports the cache counts of [`Usage`] where its format has them.
+    pub prompt_caching: bool,
 }
 
 /// The finished result of a generation, as a dialect encodes it.
@@ -116,16 +123,49 @@ pub struct InvocationMetrics {
     pub invocation_latency_ms: u64,
     /// `firstByteLatency`, milliseconds.
     pub first_byte_latency_ms: u64,
+    /// `cacheReadInputTokenCount`: emitted only when `Some` (requests with a cache point).
+    pub cache_read_input_token_count: Option<u32>,
+    /// `cacheWriteInputTokenCount`: emitted only when `Some` (requests with a cache point).
+    pub cache_write_input_token_count: Option<u32>,
+}
+
+impl InvocationMetrics {
+    /// The metrics of a finished generation: token counts from `usage` (the cache counts only
+    /// when `prompt_caching`, i.e. the request had a cache point) and the two latencies.
+    pub fn new(
+        usage: Usage,
+        prompt_caching: bool,
+        invocation_latency_ms: u64,
+        first_byte_latency_ms: u64,
+    ) -> Self {
+        Self {
+            input_token_count: usage.input_tokens,
+            output_token_count: usage.output_tokens,
+            invocation_latency_ms,
+            first_byte_latency_ms,
+            cache_read_input_token_count: prompt_caching.then_some(usage.cache_read_input_tokens),
+            cache_write_input_token_count: prompt_caching.then_some(usage.cache_write_input_tokens),
+        }
+    }
 }
 
 /// The `amazon-bedrock-invocationMetrics` object.
 pub(crate) fn invocation_metrics_json(metrics: &InvocationMetrics) -> serde_json::Value {
-    serde_json::json!({
+    let mut value = serde_json::json!({
         "inputTokenCount": metrics.input_token_count,
         "outputTokenCount": metrics.output_token_count,
         "invocationLatency": metrics.invocation_latency_ms,
         "firstByteLatency": metrics.first_byte_latency_ms,
-    })
+    });
+    if let (Some(read), Some(write), Some(object)) = (
+        metrics.cache_read_input_token_count,
+        metrics.cache_write_input_token_count,
+        value.as_object_mut(),
+    ) {
+        object.insert("cacheReadInputTokenCount".into(), read.into());
+        object.insert("cacheWriteInputTokenCount".into(), write.into());
+    }
+    value
 }
 
 /// Why a body was refused. Both variants become a `ValidationException` carrying the message
@@ -220,6 +260,10 @@ pub fn invoke_dialect(provider_model_id: &str) -> Option<&'static dyn InvokeDial
         _ => None,
     }
 }
+
+#[cfg(test)]
+#[path = "cache_tests.rs"]
+mod cache_tests;
 
 #[cfg(test)]
 mod tests {

@@ -108,6 +108,7 @@ impl InvokeDialect for Meta {
                 seed: 0,
             },
             stop_sequences: Vec::new(),
+            cache_point: None,
             echo: Value::Null,
         })
     }

@@ -140,6 +140,7 @@ fn stream_chunks() {
             output_token_count: 3,
             invocation_latency_ms: 120,
             first_byte_latency_ms: 40,
+            ..Default::default()
         },
     ));
     let chunks: Vec<String> = chunks
@@ -176,5 +177,6 @@ fn ctx() -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_700_000_000,
         echo: serde_json::Value::Null,
+        prompt_caching: false,
     }
 }

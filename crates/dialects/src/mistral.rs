@@ -229,6 +229,7 @@ impl InvokeDialect for Mistral {
                 seed: 0,
             },
             stop_sequences: everit::strings(object.get("stop")),
+            cache_point: None,
             echo: format.echo(),
         })
     }

@@ -24,6 +24,7 @@ fn ctx(format: &str) -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_700_000_000,
         echo: json!({ "format": format }),
+        prompt_caching: false,
     }
 }
 
@@ -297,6 +298,7 @@ fn metrics() -> InvocationMetrics {
         output_token_count: 2,
         invocation_latency_ms: 100,
         first_byte_latency_ms: 30,
+        ..Default::default()
     }
 }
 

@@ -308,6 +308,7 @@ fn tools(config: &Map<String, Value>, out: &mut Vec<String>) -> Tools {
                     .unwrap_or_else(|| "{}".to_owned()),
             }),
             Some(("systemTool", _)) => tools.system_tool = true,
+            Some(("cachePoint", _)) => tools.cache_point = true,
             _ => {}
         }
     }
@@ -338,9 +339,12 @@ fn body(object: &Map<String, Value>, out: &mut Vec<String>) -> (Body, Option<usi
         messages.push(Msg { role, blocks });
     }
     let mut system = Vec::new();
+    let mut system_cache_point = false;
     for (i, s) in items(object.get("system")).iter().enumerate() {
-        if let Some(("text", t)) = member(s, &format!("#/system/{i}"), &SYSTEM_MEMBERS, out) {
-            system.push(text_of(Some(t)));
+        match member(s, &format!("#/system/{i}"), &SYSTEM_MEMBERS, out) {
+            Some(("text", t)) => system.push(text_of(Some(t))),
+            Some(("cachePoint", _)) => system_cache_point = true,
+            _ => {}
         }
     }
     let config = object.get("inferenceConfig");
@@ -353,6 +357,7 @@ fn body(object: &Map<String, Value>, out: &mut Vec<String>) -> (Body, Option<usi
     let body = Body {
         messages: Some(messages),
         system,
+        system_cache_point,
         // Beyond u32 is beyond any limit: let the output-limit rule refuse it.
         max_tokens: get("maxTokens", "max_new_tokens")
             .and_then(Value::as_u64)
@@ -418,14 +423,15 @@ impl InvokeDialect for Nova {
 }
 
 /// Nova's `usage`; the stream's `metadata.usage` has neither the total nor the cache counts.
+/// The cache counts are 0 unless the request had a `cachePoint`; `totalTokens` counts them.
 fn usage_json(usage: Usage, full: bool) -> Value {
     if full {
         json!({
             "inputTokens": usage.input_tokens,
             "outputTokens": usage.output_tokens,
-            "totalTokens": u64::from(usage.input_tokens) + u64::from(usage.output_tokens),
-            "cacheReadInputTokenCount": 0,
-            "cacheWriteInputTokenCount": 0,
+            "totalTokens": converse::total_tokens(usage),
+            "cacheReadInputTokenCount": usage.cache_read_input_tokens,
+            "cacheWriteInputTokenCount": usage.cache_write_input_tokens,
         })
     } else {
         json!({"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens})

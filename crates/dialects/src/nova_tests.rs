@@ -32,6 +32,7 @@ fn ctx() -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_700_000_000,
         echo: Value::Null,
+        prompt_caching: false,
     }
 }
 
@@ -225,6 +226,7 @@ fn stream_chunks_wrap_converse_events() {
             output_token_count: 7,
             invocation_latency_ms: 20,
             first_byte_latency_ms: 3,
+            ..Default::default()
         },
     ));
     let chunks: Vec<Value> = chunks

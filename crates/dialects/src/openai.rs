@@ -360,6 +360,7 @@ impl InvokeDialect for OpenAi {
                 .into_iter()
                 .filter(|s| !s.is_empty())
                 .collect(),
+            cache_point: None,
             echo: json!({"model": request.model, "stream": request.stream, "include_usage": include_usage}),
         })
     }

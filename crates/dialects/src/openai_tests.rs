@@ -23,6 +23,7 @@ fn ctx(echo: Value) -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_754_400_000,
         echo,
+        prompt_caching: false,
     }
 }
 

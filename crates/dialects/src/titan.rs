@@ -151,6 +151,7 @@ impl InvokeDialect for Titan {
                         .collect()
                 })
                 .unwrap_or_default(),
+            cache_point: None,
             echo: Value::Null,
         })
     }

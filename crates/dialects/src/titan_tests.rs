@@ -28,6 +28,7 @@ fn ctx() -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 1_700_000_000,
         echo: Value::Null,
+        prompt_caching: false,
     }
 }
 
@@ -177,6 +178,7 @@ fn stream_chunks() {
             output_token_count: 2,
             invocation_latency_ms: 90,
             first_byte_latency_ms: 40,
+            ..Default::default()
         },
     ));
     let chunks: Vec<String> = chunks

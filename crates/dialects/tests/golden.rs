@@ -202,6 +202,7 @@ fn response_ctx(dialect: &str, case: &str, model_id: &str) -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".to_owned(),
         created_unix: 1_700_000_000,
         echo: Value::Null,
+        prompt_caching: false,
     };
     let path = dir(dialect).join(format!("{case}.ctx.json"));
     if path.exists() {
@@ -271,6 +272,7 @@ fn metrics(m: &Value) -> InvocationMetrics {
         output_token_count: n("output_token_count") as u32,
         invocation_latency_ms: n("invocation_latency_ms"),
         first_byte_latency_ms: n("first_byte_latency_ms"),
+        ..Default::default()
     }
 }
 
@@ -334,6 +336,7 @@ fn converse_responses() {
         let echo = ResponseEcho {
             performance_latency: v["echo"]["performance_latency"].as_str().map(str::to_owned),
             service_tier: v["echo"]["service_tier"].as_str().map(str::to_owned),
+            prompt_caching: false,
         };
         converse::encode_response_with(&completion(v), &echo)
     });

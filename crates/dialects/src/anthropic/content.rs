@@ -344,3 +344,42 @@ pub(super) fn tool_choice(value: Option<&Value>) -> Result<Option<Choice>> {
     }
     Ok(Some(choice))
 }
+
+/// Where a Messages body asks for prompt caching: `cache_control` (any non-null value) on a
+/// tool, on a `system` block, on a block of a message (or inside a `tool_result`'s content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct CacheMarks {
+    /// Some tool has `cache_control`.
+    pub tools: bool,
+    /// Some `system` block has `cache_control`.
+    pub system: bool,
+    /// The last message (index into `messages` as written) with a marked block.
+    pub last_message: Option<usize>,
+}
+
+fn has_cache_control(value: &Value) -> bool {
+    value.get("cache_control").is_some_and(|c| !c.is_null())
+}
+
+/// Blocks of an array (a message's `content`, `system`, `tools`), or nothing.
+fn array_items(value: Option<&Value>) -> &[Value] {
+    value.and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// The `cache_control` marks of a Messages body.
+pub(super) fn cache_marks(object: &Map<String, Value>) -> CacheMarks {
+    let marked = |blocks: &[Value]| {
+        blocks.iter().any(|b| {
+            has_cache_control(b) || array_items(b.get("content")).iter().any(has_cache_control)
+        })
+    };
+    CacheMarks {
+        tools: array_items(object.get("tools"))
+            .iter()
+            .any(has_cache_control),
+        system: marked(array_items(object.get("system"))),
+        last_message: array_items(object.get("messages"))
+            .iter()
+            .rposition(|m| marked(array_items(m.get("content")))),
+    }
+}

@@ -78,6 +78,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
             seed: 0,
         },
         stop_sequences: stop_sequences(object),
+        cache_point: None,
         echo: BodyFormat::TextCompletions.echo(),
     })
 }

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use bedrock_local_core::{
-    ChatMessage, ContentPart, Prompt, Role, SamplingParams, ToolChoice, ToolSpec,
+    CachePoint, ChatMessage, ContentPart, Prompt, Role, SamplingParams, ToolChoice, ToolSpec,
 };
 use serde_json::{Map, Value};
 
@@ -114,6 +114,17 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
     if max_tokens > traits.max_output_tokens {
         return Err(converse::max_tokens_over_limit(traits.max_output_tokens));
     }
+    let marks = content::cache_marks(object);
+    let (messages, cached_message) = chat_messages(&messages, marks.last_message);
+    let cache_point = if let Some(i) = cached_message {
+        Some(CachePoint::Message(i))
+    } else if marks.system {
+        Some(CachePoint::System)
+    } else if marks.tools {
+        Some(CachePoint::Tools)
+    } else {
+        None
+    };
     let (specs, tool_choice) = match choice.unwrap_or_default() {
         // The model may not call tools: it is not shown any.
         Choice::None => (Vec::new(), ToolChoice::Auto),
@@ -124,7 +135,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
     Ok(Decoded {
         prompt: Prompt::Chat {
             system,
-            messages: chat_messages(&messages),
+            messages,
             tools: specs,
             tool_choice,
         },
@@ -136,6 +147,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
             seed: 0,
         },
         stop_sequences: stop_sequences(object),
+        cache_point,
         echo: BodyFormat::Messages.echo(),
     })
 }
@@ -342,11 +354,15 @@ fn check_features(
     Ok(())
 }
 
-/// The engine's messages: adjacent text blocks joined with `\n`, thinking dropped, an empty
-/// final assistant message (no prefill) dropped.
-fn chat_messages(messages: &[Msg]) -> Vec<ChatMessage> {
+/// The engine's messages: adjacent text blocks joined with `\n`, thinking dropped, an
+/// assistant message left empty (no prefill) dropped. With them, the index in the returned
+/// messages of the last one up to `messages[cached]` (the last message with `cache_control`):
+/// a dropped message adds nothing to the prompt, so the cached prefix ends with the kept
+/// message before it.
+fn chat_messages(messages: &[Msg], cached: Option<usize>) -> (Vec<ChatMessage>, Option<usize>) {
     let mut out = Vec::with_capacity(messages.len());
-    for m in messages {
+    let mut cached_out = None;
+    for (i, m) in messages.iter().enumerate() {
         let mut content: Vec<ContentPart> = Vec::with_capacity(m.blocks.len());
         for block in &m.blocks {
             let part = match block {
@@ -384,13 +400,15 @@ fn chat_messages(messages: &[Msg]) -> Vec<ChatMessage> {
             };
             content.push(part);
         }
-        if content.is_empty() && m.role == Role::Assistant {
-            continue;
+        if !content.is_empty() || m.role != Role::Assistant {
+            out.push(ChatMessage {
+                role: m.role,
+                content,
+            });
         }
-        out.push(ChatMessage {
-            role: m.role,
-            content,
-        });
+        if cached == Some(i) {
+            cached_out = out.len().checked_sub(1);
+        }
     }
-    out
+    (out, cached_out)
 }

@@ -1,12 +1,13 @@
 //! The Messages API response body (bedrock-wire §5.2) and the values the stream shares.
 //!
 //! `{"id":"msg_bdrk_…","type":"message","role":"assistant","model":"claude-…","content":[…],
-//! "stop_reason":…,"stop_sequence":…,"usage":{"input_tokens","output_tokens"}}`. The content
+//! "stop_reason":…,"stop_sequence":…,"usage":{"input_tokens","output_tokens"}}` (with the two
+//! cache counts in `usage` when the request had `cache_control`). The content
 //! has a text block (possibly empty) unless the model answered only with tool calls, then one
 //! `tool_use` block per call with its `toolu_bdrk_` id.
 
-use bedrock_local_core::StopReason;
-use serde_json::{json, Value};
+use bedrock_local_core::{StopReason, Usage};
+use serde_json::{json, Map, Value};
 
 use super::{message_id, model_name, tool_use_id};
 use crate::{converse, Completion, ResponseCtx};
@@ -51,11 +52,28 @@ pub(super) fn encode(ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
         "content": content,
         "stop_reason": stop_reason(&completion.stop_reason, !completion.tool_calls.is_empty()),
         "stop_sequence": stop_sequence(&completion.stop_reason),
-        "usage": {
-            "input_tokens": completion.usage.input_tokens,
-            "output_tokens": completion.usage.output_tokens,
-        },
+        "usage": usage_json(completion.usage, ctx.prompt_caching),
     })
     .to_string()
     .into_bytes()
+}
+
+/// Claude's `usage`: `input_tokens`, then `cache_creation_input_tokens` and
+/// `cache_read_input_tokens` when the request had `cache_control` (`prompt_caching`; as in
+/// Claude's API, `input_tokens` then excludes both), then `output_tokens`.
+pub(super) fn usage_json(usage: Usage, prompt_caching: bool) -> Value {
+    let mut object = Map::new();
+    object.insert("input_tokens".into(), usage.input_tokens.into());
+    if prompt_caching {
+        object.insert(
+            "cache_creation_input_tokens".into(),
+            usage.cache_write_input_tokens.into(),
+        );
+        object.insert(
+            "cache_read_input_tokens".into(),
+            usage.cache_read_input_tokens.into(),
+        );
+    }
+    object.insert("output_tokens".into(), usage.output_tokens.into());
+    Value::Object(object)
 }

@@ -6,13 +6,18 @@
 //! (`content_block_start` with `input: {}`, one `input_json_delta` with the arguments,
 //! `content_block_stop`); the end closes the open block, then `message_delta` (stop reason,
 //! stop sequence, `usage.output_tokens`) and `message_stop` carrying
-//! `amazon-bedrock-invocationMetrics`. Key order follows the captured Bedrock stream (its
+//! `amazon-bedrock-invocationMetrics`. With `cache_control` in the request, `message_start`
+//! still counts the whole prompt in `input_tokens` (the engine's first event carries only the
+//! prompt size; how it splits between cache and fresh tokens is known at the end), and
+//! `message_delta.usage` carries the final `input_tokens`, `cache_creation_input_tokens` and
+//! `cache_read_input_tokens` before `output_tokens` (Claude's API also repeats these counts
+//! there; the Anthropic SDK's stream accumulator takes them from it). Key order follows the captured Bedrock stream (its
 //! `message_start` names `model` first). `ping` events are not sent (none in the capture).
 
 use bedrock_local_core::{StopReason, Usage};
 use serde_json::{json, Value};
 
-use super::response::{stop_reason, stop_sequence};
+use super::response::{stop_reason, stop_sequence, usage_json};
 use super::{message_id, model_name, tool_use_id};
 use crate::{converse, invocation_metrics_json, ChunkEncoder, InvocationMetrics, ResponseCtx};
 
@@ -31,6 +36,8 @@ pub(super) struct MessageChunks {
     open_text: Option<u32>,
     /// Whether a tool call was streamed (the stop reason is then `tool_use`).
     called_tool: bool,
+    /// The request had `cache_control`: the final usage carries the cache counts.
+    prompt_caching: bool,
 }
 
 impl MessageChunks {
@@ -42,6 +49,7 @@ impl MessageChunks {
             next_index: 0,
             open_text: None,
             called_tool: false,
+            prompt_caching: ctx.prompt_caching,
         }
     }
 
@@ -140,7 +148,11 @@ impl ChunkEncoder for MessageChunks {
                 "stop_reason": stop_reason(reason, self.called_tool),
                 "stop_sequence": stop_sequence(reason),
             },
-            "usage": { "output_tokens": usage.output_tokens },
+            "usage": if self.prompt_caching {
+                usage_json(usage, true)
+            } else {
+                json!({ "output_tokens": usage.output_tokens })
+            },
         })));
         out.push(chunk(json!({
             "type": "message_stop",

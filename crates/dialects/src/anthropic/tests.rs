@@ -370,6 +370,7 @@ fn ctx(echo: Value) -> ResponseCtx {
         response_id: "0123456789abcdef0123456789abcdef".into(),
         created_unix: 0,
         echo,
+        prompt_caching: false,
     }
 }
 

@@ -29,7 +29,7 @@ mod tool_config;
 pub use count_tokens::{decode_count_tokens, CountTokensInput};
 pub use response::{encode_response_with, stop_reason, tool_use_id};
 // Shared with the Nova InvokeModel body, whose messages and rules are Converse's.
-pub(crate) use response::{completion_stop_reason, output_content};
+pub(crate) use response::{completion_stop_reason, output_content, total_tokens};
 // Shared with the Anthropic InvokeModel body (ids, tool inputs, Bedrock's refusals).
 pub(crate) use response::{base62_22, tool_input};
 pub(crate) use rules::decode as decode_body;
@@ -52,6 +52,9 @@ pub struct ResponseEcho {
     pub performance_latency: Option<String>,
     /// `serviceTier.type` (`priority` | `default` | `flex` | `reserved`) when given.
     pub service_tier: Option<String>,
+    /// The request had a `cachePoint`: `usage` then carries `cacheReadInputTokens` and
+    /// `cacheWriteInputTokens` (and `totalTokens` counts them).
+    pub prompt_caching: bool,
 }
 
 /// A validated Converse request.
@@ -67,8 +70,9 @@ pub struct ConverseRequest {
 /// traits. Every failure is a `ValidationException` message.
 pub fn decode_request(body: &[u8], traits: &ModelTraits) -> Result<ConverseRequest> {
     let body = shape::walk(body)?;
-    let echo = body.echo.clone();
+    let mut echo = body.echo.clone();
     let decoded = rules::decode(body, traits)?;
+    echo.prompt_caching = decoded.cache_point.is_some();
     Ok(ConverseRequest { decoded, echo })
 }
 

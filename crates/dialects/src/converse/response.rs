@@ -48,13 +48,36 @@ pub(crate) fn completion_stop_reason(completion: &Completion) -> &'static str {
     }
 }
 
-/// `{"inputTokens", "outputTokens", "totalTokens"}`.
-pub(crate) fn usage_json(usage: Usage) -> Value {
-    json!({
+/// Every token of the request: prompt (uncached, read from and written to the cache) and
+/// output. Converse's and Nova's `totalTokens`.
+pub(crate) fn total_tokens(usage: Usage) -> u64 {
+    u64::from(usage.input_tokens)
+        + u64::from(usage.output_tokens)
+        + u64::from(usage.cache_read_input_tokens)
+        + u64::from(usage.cache_write_input_tokens)
+}
+
+/// `{"inputTokens", "outputTokens", "totalTokens"}`, plus `cacheReadInputTokens` and
+/// `cacheWriteInputTokens` when the request had a cache point (`prompt_caching`). As on
+/// Bedrock, `inputTokens` is then only the prompt tokens neither read from nor written to the
+/// cache, and `totalTokens` is the sum of all four.
+pub(crate) fn usage_json(usage: Usage, prompt_caching: bool) -> Value {
+    let mut value = json!({
         "inputTokens": usage.input_tokens,
         "outputTokens": usage.output_tokens,
-        "totalTokens": u64::from(usage.input_tokens) + u64::from(usage.output_tokens),
-    })
+        "totalTokens": total_tokens(usage),
+    });
+    if let (true, Some(object)) = (prompt_caching, value.as_object_mut()) {
+        object.insert(
+            "cacheReadInputTokens".into(),
+            usage.cache_read_input_tokens.into(),
+        );
+        object.insert(
+            "cacheWriteInputTokens".into(),
+            usage.cache_write_input_tokens.into(),
+        );
+    }
+    value
 }
 
 /// Adds `performanceConfig` / `serviceTier` to a response or `metadata` event.
@@ -104,7 +127,10 @@ pub fn encode_response_with(completion: &Completion, echo: &ResponseEcho) -> Vec
         "stopReason".into(),
         Value::from(completion_stop_reason(completion)),
     );
-    object.insert("usage".into(), usage_json(completion.usage));
+    object.insert(
+        "usage".into(),
+        usage_json(completion.usage, echo.prompt_caching),
+    );
     object.insert(
         "metrics".into(),
         json!({ "latencyMs": completion.latency_ms }),

@@ -8,7 +8,9 @@
 
 use std::collections::HashSet;
 
-use bedrock_local_core::{ChatMessage, ContentPart, Prompt, Role, SamplingParams, ToolChoice};
+use bedrock_local_core::{
+    CachePoint, ChatMessage, ContentPart, Prompt, Role, SamplingParams, ToolChoice,
+};
 use serde_json::Value;
 
 use super::shape::{Block, Body, Msg};
@@ -139,6 +141,7 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
             .max(1),
     };
 
+    let cache_point = cache_point(&body);
     let system = (!body.system.is_empty()).then(|| body.system.join("\n"));
     let (tools, tool_choice) = body.tools.map(|t| (t.specs, t.choice)).unwrap_or_default();
     Ok(Decoded {
@@ -156,8 +159,28 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
             seed: 0,
         },
         stop_sequences: body.stop_sequences,
+        cache_point,
         echo: serde_json::Value::Null,
     })
+}
+
+/// The last `cachePoint` of the body in prompt order (tools, system, messages). Messages
+/// become the engine's messages one for one, so a message's index is kept.
+fn cache_point(body: &Body) -> Option<CachePoint> {
+    let in_messages = body.messages.as_deref().and_then(|messages| {
+        messages
+            .iter()
+            .rposition(|m| m.blocks.contains(&Block::CachePoint))
+    });
+    if let Some(i) = in_messages {
+        Some(CachePoint::Message(i))
+    } else if body.system_cache_point {
+        Some(CachePoint::System)
+    } else if body.tools.as_ref().is_some_and(|t| t.cache_point) {
+        Some(CachePoint::Tools)
+    } else {
+        None
+    }
 }
 
 /// `toolUse` only from the assistant, `toolResult` only from the user answering the previous

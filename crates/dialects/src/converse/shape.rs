@@ -53,7 +53,7 @@ pub(crate) enum Block {
     },
     /// A block kind the local (text-only) model cannot take: `image`, `document`, ….
     Unsupported(&'static str),
-    /// A prompt-cache breakpoint; meaningless locally.
+    /// A prompt-cache breakpoint (it only decides how usage is reported).
     CachePoint,
 }
 
@@ -71,6 +71,8 @@ pub(crate) struct Body {
     pub messages: Option<Vec<Msg>>,
     /// Texts of the system blocks, in order.
     pub system: Vec<String>,
+    /// A `system` block is a valid `cachePoint`.
+    pub system_cache_point: bool,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
     pub top_p: Option<f32>,
@@ -106,7 +108,7 @@ pub(super) fn walk(bytes: &[u8]) -> Result<Body> {
         }
     }
     if let Some(v) = optional(&top, "system") {
-        body.system = system(&mut c, v);
+        (body.system, body.system_cache_point) = system(&mut c, v);
     }
     if let Some(v) = optional(&top, "inferenceConfig") {
         inference_config(&mut c, v, &mut body);
@@ -345,8 +347,10 @@ pub(super) fn cache_point(c: &mut Coral, value: &Value, path: &str) -> bool {
     kind.is_some() && ttl_ok
 }
 
-fn system(c: &mut Coral, value: &Value) -> Vec<String> {
+/// The texts of `system`, and whether it holds a (valid) `cachePoint`.
+fn system(c: &mut Coral, value: &Value) -> (Vec<String>, bool) {
     let mut texts = Vec::new();
+    let mut cached = false;
     for (i, item) in c.list(value, "system").into_iter().flatten().enumerate() {
         let path = join("system", i);
         match c.union(item, &path, &SYSTEM_MEMBERS) {
@@ -365,12 +369,12 @@ fn system(c: &mut Coral, value: &Value) -> Vec<String> {
                 }
             }
             Some((_, point)) => {
-                cache_point(c, point, &join(&path, "cachePoint"));
+                cached |= cache_point(c, point, &join(&path, "cachePoint"));
             }
             None => {}
         }
     }
-    texts
+    (texts, cached)
 }
 
 fn inference_config(c: &mut Coral, value: &Value, body: &mut Body) {

@@ -66,7 +66,7 @@ pub fn message_stop(reason: &StopReason) -> StreamEvent {
 /// `metadata`, the last event: usage, latency, and the echoed request members.
 pub fn metadata(usage: Usage, latency_ms: u64, echo: &ResponseEcho) -> StreamEvent {
     let mut object = Map::new();
-    object.insert("usage".into(), usage_json(usage));
+    object.insert("usage".into(), usage_json(usage, echo.prompt_caching));
     object.insert("metrics".into(), json!({ "latencyMs": latency_ms }));
     add_echo(&mut object, echo);
     event("metadata", Value::Object(object))

@@ -187,7 +187,13 @@ fn full_request_decodes() {
         ResponseEcho {
             performance_latency: Some("standard".into()),
             service_tier: Some("flex".into()),
+            prompt_caching: true,
         }
+    );
+    // The cache point in messages[0] is the last one (the system's comes before it).
+    assert_eq!(
+        r.decoded.cache_point,
+        Some(bedrock_local_core::CachePoint::Message(0))
     );
 }
 
@@ -329,6 +335,7 @@ fn stream_events() {
     let echo = ResponseEcho {
         performance_latency: Some("optimized".into()),
         service_tier: Some("priority".into()),
+        prompt_caching: false,
     };
     assert!(s(stream::metadata(usage, 1, &echo)).1.ends_with(
         r#""performanceConfig":{"latency":"optimized"},"serviceTier":{"type":"priority"}}"#

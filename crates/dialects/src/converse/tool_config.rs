@@ -19,6 +19,8 @@ pub(crate) struct Tools {
     pub choice: ToolChoice,
     /// A provider-hosted `systemTool` was requested.
     pub system_tool: bool,
+    /// A `tools` entry is a (valid) `cachePoint`.
+    pub cache_point: bool,
 }
 
 /// Walks `toolConfig`.
@@ -54,7 +56,7 @@ pub(super) fn walk(c: &mut Coral, value: &Value) -> Option<Tools> {
                     tools.system_tool = true;
                 }
                 Some((_, point)) => {
-                    cache_point(c, point, &join(&tool_path, "cachePoint"));
+                    tools.cache_point |= cache_point(c, point, &join(&tool_path, "cachePoint"));
                 }
                 None => {}
             }

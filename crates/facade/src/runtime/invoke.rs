@@ -58,7 +58,11 @@ pub fn decode(
     let traits = model_traits(state, &resolved);
     let mut decoded = dialect.decode(body, &traits)?;
     dialect.check_model(&dialect_id, streaming, &decoded)?;
-    let response = response_ctx(&dialect_id, std::mem::take(&mut decoded.echo));
+    let response = response_ctx(
+        &dialect_id,
+        std::mem::take(&mut decoded.echo),
+        decoded.cache_point.is_some(),
+    );
     Ok(DecodedInvoke {
         resolved,
         dialect,
@@ -112,19 +116,31 @@ pub async fn invoke(
         Caller::interactive("invoke"),
     )
     .await?;
+    let usage = completion.usage;
+    let mut headers = vec![
+        (
+            "X-Amzn-Bedrock-Input-Token-Count",
+            u64::from(usage.input_tokens),
+        ),
+        (
+            "X-Amzn-Bedrock-Output-Token-Count",
+            u64::from(usage.output_tokens),
+        ),
+        ("X-Amzn-Bedrock-Invocation-Latency", completion.latency_ms),
+    ];
+    if response.prompt_caching {
+        headers.push((
+            "X-Amzn-Bedrock-Cache-Read-Input-Token-Count",
+            u64::from(usage.cache_read_input_tokens),
+        ));
+        headers.push((
+            "X-Amzn-Bedrock-Cache-Write-Input-Token-Count",
+            u64::from(usage.cache_write_input_tokens),
+        ));
+    }
     Ok(json_response(
         dialect.encode(&response, &completion),
-        &[
-            (
-                "X-Amzn-Bedrock-Input-Token-Count",
-                u64::from(completion.usage.input_tokens),
-            ),
-            (
-                "X-Amzn-Bedrock-Output-Token-Count",
-                u64::from(completion.usage.output_tokens),
-            ),
-            ("X-Amzn-Bedrock-Invocation-Latency", completion.latency_ms),
-        ],
+        &headers,
     ))
 }
 
@@ -154,6 +170,7 @@ pub async fn invoke_stream(
         response,
     } = decode(state, state.registry.resolve(model_id)?, &body, true)?;
     let encoder = dialect.chunk_encoder(&response);
+    let prompt_caching = response.prompt_caching;
     let generation = stream::start(state, &resolved, decoded, ctx.started).await?;
     let log = LogFields {
         api: "invoke-stream",
@@ -162,7 +179,10 @@ pub async fn invoke_stream(
     };
     Ok(stream::response(
         generation,
-        ChunkFramer { encoder },
+        ChunkFramer {
+            encoder,
+            prompt_caching,
+        },
         log,
         &[("X-Amzn-Bedrock-Content-Type", "application/json")],
     ))
@@ -171,6 +191,8 @@ pub async fn invoke_stream(
 /// InvokeModelWithResponseStream frames: `chunk` events around the dialect's documents.
 struct ChunkFramer {
     encoder: Box<dyn ChunkEncoder>,
+    /// The request had a cache point: the invocation metrics carry the cache counts.
+    prompt_caching: bool,
 }
 
 /// One `chunk` event: `{"bytes": base64(document)}`.
@@ -200,12 +222,12 @@ impl Framer for ChunkFramer {
     }
 
     fn finish(&mut self, stop_reason: &StopReason, usage: Usage, timing: Timing) -> Vec<Vec<u8>> {
-        let metrics = InvocationMetrics {
-            input_token_count: usage.input_tokens,
-            output_token_count: usage.output_tokens,
-            invocation_latency_ms: timing.total_ms,
-            first_byte_latency_ms: timing.first_byte_ms,
-        };
+        let metrics = InvocationMetrics::new(
+            usage,
+            self.prompt_caching,
+            timing.total_ms,
+            timing.first_byte_ms,
+        );
         chunks(self.encoder.finish(stop_reason, usage, &metrics))
     }
 

@@ -53,8 +53,13 @@ pub fn ensure_text(resolved: &Resolved) -> Result<(), ApiError> {
     }
 }
 
-/// The identity of one response: the provider model id, a fresh id, the time.
-pub fn response_ctx(provider_model_id: &str, echo: serde_json::Value) -> ResponseCtx {
+/// The identity of one response: the provider model id, a fresh id, the time; `echo` and
+/// `prompt_caching` (the request had a cache point) as the decoded body gave them.
+pub fn response_ctx(
+    provider_model_id: &str,
+    echo: serde_json::Value,
+    prompt_caching: bool,
+) -> ResponseCtx {
     ResponseCtx {
         model_id: provider_model_id.to_string(),
         response_id: uuid::Uuid::new_v4().simple().to_string(),
@@ -62,6 +67,7 @@ pub fn response_ctx(provider_model_id: &str, echo: serde_json::Value) -> Respons
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         echo,
+        prompt_caching,
     }
 }
 
@@ -114,7 +120,7 @@ pub fn build_request(
         sampling,
         stop_sequences: decoded.stop_sequences,
         priority,
-        cache_point: None,
+        cache_point: decoded.cache_point,
     }
 }
 
@@ -153,6 +159,8 @@ pub async fn generate(
         model_id = %resolved.requested,
         local = %resolved.local,
         prompt_tokens = completion.usage.input_tokens,
+        cache_read_tokens = completion.usage.cache_read_input_tokens,
+        cache_write_tokens = completion.usage.cache_write_input_tokens,
         output_tokens = completion.usage.output_tokens,
         stop_reason = ?completion.stop_reason,
         "generated"
