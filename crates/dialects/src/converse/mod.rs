@@ -17,6 +17,12 @@
 //! When `temperature`/`topP` are absent we use 0.5/0.9 (the Meta Llama defaults of the
 //! LocalStack guide's model; each real provider has its own). `maxTokens` defaults to
 //! [`ModelTraits::default_max_tokens`].
+//!
+//! Prompt caching: the last valid `cachePoint` (in `toolConfig.tools`, `system` or a message's
+//! content, in that prompt order) becomes [`Decoded::cache_point`]. Only then does `usage`
+//! carry `cacheReadInputTokens` and `cacheWriteInputTokens` (both, even when 0); as the
+//! Bedrock prompt-caching guide describes, `inputTokens` is then the prompt tokens neither
+//! read from nor written to the cache, and `totalTokens` adds all four counts.
 
 mod coral;
 mod count_tokens;

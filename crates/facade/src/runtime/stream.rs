@@ -176,6 +176,8 @@ impl<F: Framer> Pump<F> {
                     model_id = %self.log.model_id,
                     local = %self.log.local,
                     prompt_tokens = usage.input_tokens,
+                    cache_read_tokens = usage.cache_read_input_tokens,
+                    cache_write_tokens = usage.cache_write_input_tokens,
                     output_tokens = usage.output_tokens,
                     stop_reason = ?stop_reason,
                     latency_ms = total_ms,
