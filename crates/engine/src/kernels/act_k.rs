@@ -46,15 +46,13 @@ impl Q8KRow {
         self.bsums.clear();
         self.bsums.resize(blocks * BSUMS, 0);
         for (b, xb) in x.chunks(QK_K).enumerate() {
-            let amax = xb.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let amax = abs_max(xb);
             let d = amax / 127.0;
             let id = if d > 0.0 { 1.0 / d } else { 0.0 };
             self.d[b] = d;
             let qb = &mut self.qs[b * QK_K..(b + 1) * QK_K];
             for (q, v) in qb.iter_mut().zip(xb) {
-                // `as i8` of the clamped value is exact; NaN (never produced by a finite row)
-                // would become 0.
-                *q = (v * id).round().clamp(-127.0, 127.0) as i8;
+                *q = to_i8(round_half_away(v * id));
             }
             for (s, g) in self.bsums[b * BSUMS..(b + 1) * BSUMS]
                 .iter_mut()
@@ -79,6 +77,52 @@ impl Q8KRow {
     pub fn is_empty(&self) -> bool {
         self.qs.is_empty()
     }
+}
+
+/// The largest `|v|` of `x` (0 for an empty slice; NaNs are skipped). Sixteen independent
+/// running maxima let the loop vectorize; the maximum of non-negative values does not depend
+/// on the order it is taken in, so the result is the plain sequential maximum.
+#[inline]
+fn abs_max(x: &[f32]) -> f32 {
+    let mut m = [0f32; 16];
+    let chunks = x.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (mi, v) in m.iter_mut().zip(c) {
+            *mi = mi.max(v.abs());
+        }
+    }
+    for v in rest {
+        m[0] = m[0].max(v.abs());
+    }
+    m.iter().fold(0f32, |a, &b| a.max(b))
+}
+
+/// `y.round()` (half away from zero) written with `trunc`, which vectorizes (`round` does not
+/// on x86). `y - trunc(y)` is exact, so this equals `f32::round` for every input, NaN and
+/// infinities included.
+#[inline(always)]
+pub(crate) fn round_half_away(y: f32) -> f32 {
+    let t = y.trunc();
+    if (y - t).abs() >= 0.5 {
+        t + 1f32.copysign(y)
+    } else {
+        t
+    }
+}
+
+/// `r.clamp(-127.0, 127.0) as i8` for an integral `r` (NaN gives 0), without the saturating
+/// float-to-int cast, which x86 does not vectorize: the clamped value is placed in the
+/// mantissa of `1.5 * 2^23 + c` (exact for `|c| <= 2^22`) and read back as an integer.
+#[inline(always)]
+pub(crate) fn to_i8(r: f32) -> i8 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    let c = if r.is_nan() {
+        0.0
+    } else {
+        r.clamp(-127.0, 127.0)
+    };
+    ((c + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32) as i8
 }
 
 /// Reads a little-endian f16 at `b[0..2]` as f32.

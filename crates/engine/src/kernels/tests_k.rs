@@ -6,7 +6,7 @@
 
 #![allow(unsafe_code)]
 
-use super::act_k::{Q8KRow, QK_K};
+use super::act_k::{round_half_away, to_i8, Q8KRow, QK_K};
 use super::cpu::{available, Level};
 use super::f16_to_f32;
 use super::{q4_k, q6_k};
@@ -132,6 +132,40 @@ fn f16_conversion_is_exact() {
 unsafe fn f16c(h: u16) -> f32 {
     use std::arch::x86_64::*;
     _mm_cvtss_f32(_mm_cvtph_ps(_mm_set1_epi16(h as i16)))
+}
+
+#[test]
+fn rounding_equals_f32_round() {
+    let edges = [
+        0.0f32,
+        -0.0,
+        0.5,
+        -0.5,
+        1.5,
+        2.5,
+        -2.5,
+        0.49999997,
+        -0.49999997,
+        126.5,
+        127.49,
+        8388607.5,
+        8388608.0,
+        1e30,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MIN_POSITIVE,
+    ];
+    let mut rng = Rng(1);
+    let random = (0..200_000).map(|_| f32::from_bits(rng.next() as u32));
+    let near = (0..200_000).map(|i| (i as f32) * 0.25 - 25_000.0);
+    for y in edges.into_iter().chain(random).chain(near) {
+        let (a, b) = (round_half_away(y), y.round());
+        assert!(
+            a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+            "{y}: {a} vs {b}"
+        );
+        assert_eq!(to_i8(b), b.clamp(-127.0, 127.0) as i8, "{y}");
+    }
 }
 
 #[test]
@@ -276,7 +310,93 @@ fn dequantize_matches_gguf_py_on_real_blocks() {
     }
 }
 
+/// Real Q4_K/Q6_K tensors of the Qwen GGUF (`BEDROCK_LOCAL_TEST_QWEN_GGUF`): our dequantize
+/// against candle's on whole rows, and every level's dot on real rows against the f64 dot of
+/// the dequantized operands.
+#[test]
+fn real_weights_decode_like_candle() {
+    use candle_core::quantized::{gguf_file, GgmlDType, QStorage, QTensor};
+    use candle_core::Device;
+    use std::io::{Read, Seek, SeekFrom};
+    let Some(path) = std::env::var_os("BEDROCK_LOCAL_TEST_QWEN_GGUF") else {
+        println!("skipped: BEDROCK_LOCAL_TEST_QWEN_GGUF is not set");
+        return;
+    };
+    let mut file = std::fs::File::open(path).unwrap();
+    let content = gguf_file::Content::read(&mut file).unwrap();
+    let mut seen = [false; 2];
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    for name in names {
+        let info = &content.tensor_infos[name];
+        let (k, bb, deq): (usize, usize, DeqFn) = match info.ggml_dtype {
+            GgmlDType::Q4K => (0, q4_k::BLOCK_BYTES, q4_k::dequantize),
+            GgmlDType::Q6K => (1, q6_k::BLOCK_BYTES, q6_k::dequantize),
+            _ => continue,
+        };
+        seen[k] = true;
+        let dims = info.shape.dims();
+        let cols = dims[dims.len() - 1];
+        let rows = dims[..dims.len() - 1].iter().product::<usize>().min(24);
+        let row_bytes = cols / QK_K * bb;
+        let mut raw = vec![0u8; rows * row_bytes];
+        file.seek(SeekFrom::Start(content.tensor_data_offset + info.offset))
+            .unwrap();
+        file.read_exact(&mut raw).unwrap();
+        let storage = QStorage::from_data(
+            std::borrow::Cow::Borrowed(&raw),
+            &Device::Cpu,
+            info.ggml_dtype,
+        )
+        .unwrap();
+        let theirs: Vec<f32> = QTensor::new(storage, (rows, cols))
+            .unwrap()
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let mut ours = vec![0f32; rows * cols];
+        deq(&raw, &mut ours);
+        let amax = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (o, t) in ours.iter().zip(&theirs) {
+            assert!((o - t).abs() <= amax * 1e-6, "{name}: {o} vs {t}");
+        }
+        let mut rng = Rng(3);
+        let x = activations(&mut rng, cols / QK_K);
+        let a = Q8KRow::quantize(&x);
+        for (r, w) in raw.chunks(row_bytes).enumerate() {
+            let (mut exact, mut mag) = (0f64, 0f64);
+            for (i, &wv) in ours[r * cols..(r + 1) * cols].iter().enumerate() {
+                let av = f64::from(a.d[i / QK_K]) * f64::from(a.qs[i]);
+                exact += f64::from(wv) * av;
+                mag += (f64::from(wv) * av).abs();
+            }
+            let fmt = if k == 0 { "q4_k" } else { "q6_k" };
+            let want = level_dot(fmt, Level::Scalar, w, &a);
+            assert!(
+                (f64::from(want) - exact).abs() <= mag * 1e-5,
+                "{name} row {r}: {want} vs {exact}"
+            );
+            for level in available() {
+                assert_eq!(
+                    level_dot(fmt, level, w, &a).to_bits(),
+                    want.to_bits(),
+                    "{name} {level:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        [true, true],
+        "the file should hold Q4_K and Q6_K tensors"
+    );
+}
+
 type DotFn = fn(&[u8], &Q8KRow) -> f32;
+type DeqFn = fn(&[u8], &mut [f32]);
 
 /// The dot of each level by name (only levels this CPU has).
 fn level_dot(fmt: &str, level: Level, w: &[u8], a: &Q8KRow) -> f32 {
@@ -372,11 +492,7 @@ fn q6k_every_level_matches_scalar_bits() {
 /// The scalar dot against f64 dots of the dequantized weights with (1) the dequantized
 /// activations (only float rounding differs) and (2) the original f32 activations (the
 /// activation quantization error is bounded by `d / 2` per element).
-fn check_against_dequantized(
-    gen: fn(&mut Rng, usize) -> Vec<u8>,
-    deq: fn(&[u8], &mut [f32]),
-    dot: DotFn,
-) {
+fn check_against_dequantized(gen: fn(&mut Rng, usize) -> Vec<u8>, deq: DeqFn, dot: DotFn) {
     let mut rng = Rng(5);
     for _ in 0..60 {
         let blocks = 1 + rng.below(8) as usize;
@@ -428,9 +544,23 @@ fn bench_k_quants() {
     let rows_a: Vec<Q8KRow> = (0..4)
         .map(|_| Q8KRow::quantize(&activations(&mut rng, blocks)))
         .collect();
+    let x = activations(&mut rng, blocks);
+    let mut row = Q8KRow::default();
+    let mut best = f64::MAX;
+    for _ in 0..20 {
+        let t = Instant::now();
+        for _ in 0..1000 {
+            row.quantize_into(std::hint::black_box(&x));
+        }
+        best = best.min(t.elapsed().as_secs_f64() / 1000.0);
+    }
+    println!("Q8K quantize: {:.0} ns per {cols}-element row", best * 1e9);
     for (fmt, bb) in [("q4_k", q4_k::BLOCK_BYTES), ("q6_k", q6_k::BLOCK_BYTES)] {
         let big = std::env::var_os("BEDROCK_LOCAL_BENCH_SMALL").is_none();
-        for rows in [896usize, 896 * 96].into_iter().filter(|&r| r == 896 || big) {
+        for rows in [896usize, 896 * 96]
+            .into_iter()
+            .filter(|&r| r == 896 || big)
+        {
             let mut w = vec![0u8; rows * blocks * bb];
             for blk in w.chunks_mut(bb) {
                 for v in blk.iter_mut() {
