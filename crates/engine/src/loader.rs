@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use bedrock_local_core::{ChatMessage, ContentPart, ModelFiles, Prompt, Role};
+use bedrock_local_core::{CachePoint, ChatMessage, ContentPart, ModelFiles, Prompt, Role};
 
 use crate::arch::gguf::Gguf;
 use crate::arch::{self, CausalLm, LoadOptions, Session, Transformer};
@@ -148,6 +148,43 @@ impl LoadedModel {
             return Err(EngineError::InvalidRequest("the prompt is empty".into()));
         }
         Ok(PreparedPrompt { ids, tools })
+    }
+
+    /// How many of `ids` (the prepared prompt of `prompt`) lie up to the cache point: the
+    /// prompt rendered only up to the breakpoint, tokenized, and compared with `ids` token by
+    /// token (the common prefix; templates render a prefix of the turns as a prefix of the
+    /// text). A raw prompt, or a prefix the template refuses to render, counts as all of
+    /// `ids`.
+    pub fn tokens_to_cache_point(&self, prompt: &Prompt, point: CachePoint, ids: &[u32]) -> usize {
+        let Prompt::Chat {
+            system,
+            messages,
+            tools,
+            ..
+        } = prompt
+        else {
+            return ids.len();
+        };
+        let Ok(template) = self.template.as_ref() else {
+            return ids.len();
+        };
+        let turns = match point {
+            CachePoint::Tools | CachePoint::System => &messages[..0],
+            CachePoint::Message(i) => &messages[..(i + 1).min(messages.len())],
+        };
+        // Templates render the system prompt and the tool definitions together, before the
+        // turns: a breakpoint after either covers that whole header.
+        let Ok(text) = template.render(system.as_deref(), turns, tools, false) else {
+            return ids.len();
+        };
+        let has_bos = self
+            .tokenizer
+            .bos_token()
+            .is_some_and(|bos| !bos.is_empty() && text.starts_with(&bos));
+        match self.tokenizer.encode(&text, !has_bos) {
+            Ok(prefix) => prefix.iter().zip(ids).take_while(|(a, b)| a == b).count(),
+            Err(_) => ids.len(),
+        }
     }
 
     /// Every token's bytes (built once, on first use).

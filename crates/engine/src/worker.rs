@@ -26,8 +26,8 @@ use bedrock_local_core::{
     Priority, Usage,
 };
 
-use crate::arch::{CausalLm, LoadOptions};
-use crate::batcher::{Batcher, BatcherConfig};
+use crate::arch::LoadOptions;
+use crate::batcher::{BatchedSession, Batcher, BatcherConfig};
 use crate::embed::EmbeddingModel;
 use crate::generate::{self, GenerationPlan, Sink, ToolContext};
 use crate::loader::{self, LoadedModel};
@@ -346,7 +346,7 @@ fn admit(
 /// Validation, then the decode loop, then `Finished`.
 fn generate_one(
     loaded: &LoadedModel,
-    model: &mut dyn CausalLm,
+    model: &mut BatchedSession,
     job: &Job,
     queued_ms: u64,
 ) -> Result<(), BackendError> {
@@ -412,14 +412,42 @@ fn generate_one(
     );
     let _ = job.tx.blocking_send(Ok(GenerationEvent::Finished {
         stop_reason,
-        usage: Usage {
-            input_tokens: prompt.len() as u32,
-            output_tokens: outcome.output_tokens as u32,
-            cache_read_input_tokens: 0,
-            cache_write_input_tokens: 0,
-        },
+        usage: usage(
+            loaded,
+            request,
+            &prompt,
+            model.cached_tokens(),
+            outcome.output_tokens,
+        ),
     }));
     Ok(())
+}
+
+/// The request's token accounting. With a cache point: prompt tokens whose keys/values came
+/// from the prefix cache are read, the rest of the prompt up to the breakpoint is written
+/// (this sequence is kept in the prefix cache when it ends), and only the tokens after it are
+/// plain input. Without one, the whole prompt is input.
+fn usage(
+    loaded: &LoadedModel,
+    request: &GenerateRequest,
+    prompt: &[u32],
+    cached: usize,
+    output_tokens: usize,
+) -> Usage {
+    let mut usage = Usage {
+        input_tokens: prompt.len() as u32,
+        output_tokens: output_tokens as u32,
+        ..Usage::default()
+    };
+    if let Some(point) = request.cache_point {
+        let upto = loaded.tokens_to_cache_point(&request.prompt, point, prompt);
+        let read = cached.min(prompt.len());
+        let write = upto.saturating_sub(read);
+        usage.cache_read_input_tokens = read as u32;
+        usage.cache_write_input_tokens = write as u32;
+        usage.input_tokens = (prompt.len() - read - write) as u32;
+    }
+    usage
 }
 
 fn per_second(n: usize, seconds: f64) -> f64 {

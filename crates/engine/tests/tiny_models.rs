@@ -394,3 +394,44 @@ fn greedy_output_is_the_same_alone_among_seven_others_and_from_the_prefix_cache(
         );
     }
 }
+
+#[test]
+fn cache_points_report_what_the_prefix_cache_wrote_and_read() {
+    let s = setup(TinyArch::Qwen2, EngineConfig::default());
+    let cached = |text: &str| GenerateRequest {
+        cache_point: Some(bedrock_local_core::CachePoint::System),
+        ..request(&s.name, chat(text), 8)
+    };
+    let first = run(&s, cached("first question, long enough to matter")).unwrap();
+    let u = first.usage;
+    assert_eq!(u.cache_read_input_tokens, 0, "{u:?}");
+    assert!(u.cache_write_input_tokens > 0, "{u:?}");
+    assert_eq!(
+        u.input_tokens + u.cache_write_input_tokens,
+        first.prompt_tokens,
+        "{u:?}"
+    );
+    // A second question under the same system prompt reads the header from the cache (and
+    // whatever else the two prompts share, e.g. the start of the user turn).
+    let second = run(&s, cached("second question")).unwrap();
+    let u2 = second.usage;
+    assert!(
+        u2.cache_read_input_tokens >= u.cache_write_input_tokens,
+        "{u2:?}"
+    );
+    assert_eq!(u2.cache_write_input_tokens, 0, "{u2:?}");
+    assert_eq!(
+        u2.input_tokens + u2.cache_read_input_tokens,
+        second.prompt_tokens,
+        "{u2:?}"
+    );
+    // The same request again reads everything but its last token, and answers the same.
+    let again = run(&s, cached("first question, long enough to matter")).unwrap();
+    assert_eq!(again.text, first.text);
+    assert_eq!(again.usage.cache_read_input_tokens, first.prompt_tokens - 1);
+    assert_eq!(again.usage.input_tokens, 1);
+    // Without a cache point, the prefix cache is invisible in the usage.
+    let plain = run(&s, request(&s.name, chat("second question"), 8)).unwrap();
+    assert_eq!(plain.usage.input_tokens, plain.prompt_tokens);
+    assert_eq!(plain.text, second.text);
+}
