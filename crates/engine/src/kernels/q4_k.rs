@@ -9,7 +9,7 @@
 //! Per weight block `b` with activation scale `da`:
 //! - eight integer lanes `P[l] = sum over the elements i with (i % 32) / 4 == l of
 //!   sc[i / 32] * q[i] * a[i]` (exact `i32`; this is the lane a 32-byte `maddubs`+`madd`, or
-//!   `maddubs`+`dpwssd`, puts element `i` in);
+//!   `dpbusd`, puts element `i` in);
 //! - eight integer lanes `M[l] = m[l] * (bsums[2l] + bsums[2l + 1])` (sub-block `l`'s min times
 //!   its activation sum);
 //! - `acc[l] = fma(da * d, P[l] as f32, acc[l])` and `accm[l] = fma(da * dmin, M[l] as f32,
@@ -17,9 +17,11 @@
 //! - at the end `v[l] = acc[l] - accm[l]` and the result is
 //!   `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))`.
 //!
-//! The AVX2 path builds `P` with `maddubs`+`madd`, the AVX-512 path with `maddubs` + VNNI
-//! `dpwssd` (256-bit, AVX-512VL); both then run the same 8-lane float steps. `dot4` shares the
-//! weight decoding across four activation rows and runs the same steps per row.
+//! The AVX2 path builds `P` with `maddubs`+`madd`; the AVX-512 path with 256-bit VNNI
+//! (AVX-512VL): `dpbusd` per sub-block, two sub-blocks' sums paired as i16 and scaled by one
+//! `dpwssd`. Both then run the same 8-lane float steps (the reduction is the module-wide
+//! `reduce_lanes` tree). `dot4` shares the weight decoding across four activation rows and runs
+//! the same steps per row, so `dot4(w, a)[i] == dot(w, a[i])`.
 
 #![allow(unsafe_code)]
 
@@ -157,7 +159,7 @@ pub unsafe fn dot_avx2(w: &[u8], a: &Q8KRow) -> f32 {
     x86::dot_n::<1>(w, [a])[0]
 }
 
-/// [`dot_scalar`] with AVX-512 VNNI (256-bit `dpwssd`).
+/// [`dot_scalar`] with AVX-512 VNNI (256-bit `dpbusd` + `dpwssd`).
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL and VNNI.
@@ -242,7 +244,6 @@ mod x86 {
         };
     }
 
-    /// `acc + madd(p16, s)`: plain AVX2 or one VNNI `dpwssd`.
     /// One row's chunk `c`: `sums + sc[2c] * P(lo . a0) + sc[2c+1] * P(hi . a1)` per lane.
     /// AVX2: `maddubs` then `madd` with the broadcast scale. VNNI: `dpbusd` gives each
     /// sub-block's 4-element lane sums (at most 7620 in magnitude, so they fit i16), the two

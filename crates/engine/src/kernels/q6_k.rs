@@ -13,12 +13,15 @@
 //!   sc[i / 16] * q[i] * a[i]  -  32 * (sc[2l] * bsums[2l] + sc[2l + 1] * bsums[2l + 1])`
 //!   (exact `i32`; the first part is the lane a 32-byte `maddubs`+`madd` puts element `i` in, the
 //!   second the `-32` offset folded in through the activation sums);
-//! - `acc[l] = fma(da * d, P[l] as f32, acc[l])`, blocks in order (the conversion rounds to
-//!   nearest-even, identically in scalar and SIMD, when `|P| >= 2^24`);
+//! - `acc[l] = fma(da * d, P[l] as f32, acc[l])`, blocks in order (`|P|` can exceed 2^24 only
+//!   for extreme scales; the conversion then rounds to nearest-even, identically in scalar
+//!   `as f32` and SIMD `cvtdq2ps`);
 //! - the result is `((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))`.
 //!
-//! The AVX2 path builds `P` with `maddubs`+`madd`, the AVX-512 path with `maddubs` + VNNI
-//! `dpwssd` (256-bit, AVX-512VL). `dot4` shares the weight decoding across four rows.
+//! The AVX2 path builds `P` with `maddubs`+`madd`; the AVX-512 path with 256-bit VNNI
+//! (AVX-512VL): `dpbusd` per 32 elements, two vectors' lane sums paired as i16 and scaled by one
+//! `dpwssd`. The offset is one `madd` of the bsums with the scales. `dot4` shares the weight
+//! decoding across four rows, so `dot4(w, a)[i] == dot(w, a[i])`.
 
 #![allow(unsafe_code)]
 
@@ -144,7 +147,7 @@ pub unsafe fn dot_avx2(w: &[u8], a: &Q8KRow) -> f32 {
     x86::dot_n::<1>(w, [a])[0]
 }
 
-/// [`dot_scalar`] with AVX-512 VNNI (256-bit `dpwssd`).
+/// [`dot_scalar`] with AVX-512 VNNI (256-bit `dpbusd` + `dpwssd`).
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL and VNNI.

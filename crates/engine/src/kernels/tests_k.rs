@@ -479,6 +479,61 @@ fn check_levels(fmt: &str, gen: fn(&mut Rng, usize) -> Vec<u8>, scalar: DotFn, s
     }
 }
 
+/// Packs 256 quants (0..64), 16 scales and an f16 `d` into a Q6_K block (inverse of
+/// [`q6k_reference`]).
+fn q6k_encode(q: &[u8; 256], scales: [i8; 16], d: u16) -> Vec<u8> {
+    let mut blk = vec![0u8; q6_k::BLOCK_BYTES];
+    for n in 0..2 {
+        for l in 0..32 {
+            let e = |k: usize| q[128 * n + 32 * k + l];
+            blk[64 * n + l] = (e(0) & 15) | ((e(2) & 15) << 4);
+            blk[64 * n + 32 + l] = (e(1) & 15) | ((e(3) & 15) << 4);
+            blk[128 + 32 * n + l] =
+                (e(0) >> 4) | ((e(1) >> 4) << 2) | ((e(2) >> 4) << 4) | ((e(3) >> 4) << 6);
+        }
+    }
+    for (i, s) in scales.iter().enumerate() {
+        blk[192 + i] = *s as u8;
+    }
+    blk[208..210].copy_from_slice(&d.to_le_bytes());
+    blk
+}
+
+/// A Q6_K lane sum beyond 2^24 (its f32 conversion rounds): lane 0's elements carry quant 63
+/// against +127, every other element quant 0 against -127, all scales 127.
+#[test]
+fn q6k_lane_sums_beyond_f32_precision_agree() {
+    let q: [u8; 256] = std::array::from_fn(|e| if e % 32 < 4 { 63 } else { 0 });
+    let x: Vec<f32> = (0..256)
+        .map(|e| if e % 32 < 4 { 1.0 } else { -1.0 })
+        .collect();
+    let w = q6k_encode(&q, [127; 16], 0x3c00);
+    let mut y = vec![0f32; 256];
+    q6_k::dequantize(&w, &mut y);
+    assert!(y
+        .iter()
+        .zip(&q)
+        .all(|(v, &qe)| *v == 127.0 * (f32::from(qe) - 32.0)));
+    let a = Q8KRow::quantize(&x);
+    let want = q6_k::dot_scalar(&w, &a);
+    for level in available() {
+        assert_eq!(
+            level_dot("q6_k", level, &w, &a).to_bits(),
+            want.to_bits(),
+            "{level:?}"
+        );
+    }
+    let exact: f64 = y
+        .iter()
+        .zip(&x)
+        .map(|(w, x)| f64::from(*w) * f64::from(*x))
+        .sum();
+    assert!(
+        (f64::from(want) - exact).abs() <= exact.abs() * 1e-6,
+        "{want} vs {exact}"
+    );
+}
+
 #[test]
 fn q4k_every_level_matches_scalar_bits() {
     check_levels("q4_k", q4k_blocks, q4_k::dot_scalar, 21);
