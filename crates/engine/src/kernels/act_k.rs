@@ -63,6 +63,14 @@ impl Q8KRow {
         }
     }
 
+    /// True when the row holds exactly `blocks` consistent blocks (its fields are public, so
+    /// the kernels check this before their unchecked loads).
+    pub fn fits(&self, blocks: usize) -> bool {
+        self.d.len() == blocks
+            && self.qs.len() == blocks * QK_K
+            && self.bsums.len() == blocks * BSUMS
+    }
+
     /// Number of 256-element blocks.
     pub fn blocks(&self) -> usize {
         self.d.len()

@@ -88,9 +88,10 @@ fn reduce8(acc: &[f32; 8]) -> f32 {
     super::reduce_lanes(&mut v)
 }
 
+/// The shape check the SIMD paths rely on (their loads are unchecked).
 fn check(w: &[u8], a: &Q8KRow) {
     assert!(
-        w.len().is_multiple_of(BLOCK_BYTES) && w.len() / BLOCK_BYTES == a.blocks(),
+        w.len().is_multiple_of(BLOCK_BYTES) && a.fits(w.len() / BLOCK_BYTES),
         "Q6_K row of {} bytes against {} activation blocks",
         w.len(),
         a.blocks()

@@ -203,6 +203,13 @@ fn q8k_quantization_follows_the_rules() {
     assert_eq!(reused, Q8KRow::quantize(&half));
     let zero = Q8KRow::quantize(&[0.0; QK_K]);
     assert!(zero.d[0] == 0.0 && zero.qs.iter().all(|&q| q == 0));
+    // The kernels refuse inconsistent rows instead of reading out of bounds.
+    let mut bad = Q8KRow::quantize(&x[..QK_K]);
+    assert!(bad.fits(1));
+    bad.qs.pop();
+    assert!(!bad.fits(1));
+    let w = vec![0u8; q4_k::BLOCK_BYTES];
+    assert!(std::panic::catch_unwind(|| q4_k::dot(&w, &bad)).is_err());
     // A partial trailing block is zero-padded.
     assert_eq!(Q8KRow::quantize(&x[..300]).len(), 2 * QK_K);
 }
