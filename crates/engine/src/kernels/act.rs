@@ -43,18 +43,34 @@ impl Q8Row {
         self.sums.clear();
         self.sums.resize(nb, 0);
         for (b, chunk) in x.chunks(QK).enumerate() {
-            let amax = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let mut block = [0f32; QK];
+            block[..chunk.len()].copy_from_slice(chunk);
+            // Eight running maxima (the maximum does not depend on the order; NaNs are
+            // skipped either way), so the loop vectorizes instead of chaining 32 `max`es.
+            let mut m8 = [0f32; 8];
+            for c in block.chunks_exact(8) {
+                for (m, v) in m8.iter_mut().zip(c) {
+                    *m = m.max(v.abs());
+                }
+            }
+            let amax = m8.iter().fold(0.0f32, |m, &v| m.max(v));
             let d = amax / 127.0;
             let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-            let q = &mut self.qs[b * QK..b * QK + chunk.len()];
-            let mut sum = 0i32;
-            for (dst, &v) in q.iter_mut().zip(chunk) {
-                let r = (v * id).round().clamp(-127.0, 127.0) as i8;
-                *dst = r;
-                sum += i32::from(r);
+            let mut q = [0i8; QK];
+            for (dst, &v) in q.iter_mut().zip(&block) {
+                let r = round_half_away(v * id);
+                let r = if r.is_nan() {
+                    0.0
+                } else {
+                    r.clamp(-127.0, 127.0)
+                };
+                // An integer in [-127, 127] plus 1.5 * 2^23 is exact and leaves it, two's
+                // complement, in the low byte of the bits: a cast that vectorizes.
+                *dst = (r + 12_582_912.0).to_bits() as u8 as i8;
             }
+            self.qs[b * QK..(b + 1) * QK].copy_from_slice(&q);
             self.d[b] = d;
-            self.sums[b] = sum;
+            self.sums[b] = q.iter().map(|&v| i32::from(v)).sum();
         }
         self.qu.clear();
         self.qu.extend(self.qs.iter().map(|&q| (q as u8) ^ 0x80));
@@ -116,9 +132,71 @@ impl Q8Row {
     }
 }
 
+/// `v.round()` (half away from zero) in a form that vectorizes: `v - trunc(v)` is exact, so
+/// comparing it with one half decides the rounding exactly as `f32::round` does.
+#[inline]
+fn round_half_away(v: f32) -> f32 {
+    let t = v.trunc();
+    let up = if (v - t).abs() >= 0.5 { 1.0f32 } else { 0.0 };
+    t + up.copysign(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_half_away_is_f32_round() {
+        let mut x = 0x1234_5678u32;
+        let special = [
+            0.5f32,
+            -0.5,
+            1.5,
+            -2.5,
+            0.499_999_97,
+            -0.499_999_97,
+            8_388_607.5,
+            1e30,
+            -0.0,
+        ];
+        for v in special.into_iter().chain((0..200_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as i32 as f32) / 1e7 + f32::from_bits(x & 0x807f_ffff | 0x3f00_0000)
+        })) {
+            assert_eq!(round_half_away(v).to_bits(), v.round().to_bits(), "{v}");
+        }
+    }
+
+    #[test]
+    fn quantize_matches_the_plain_formula() {
+        let mut s = 0x9e37_79b9u32;
+        let x: Vec<f32> = (0..32 * 300)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                let v = (s as i32 as f32) / 2e9 * [0.001f32, 1.0, 500.0][i / 32 % 3];
+                if i % 97 == 0 {
+                    f32::NAN
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let row = Q8Row::quantize(&x);
+        for (b, c) in x.chunks(QK).enumerate() {
+            let amax = c.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let d = amax / 127.0;
+            let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+            assert_eq!(row.d()[b], d);
+            for (j, &v) in c.iter().enumerate() {
+                let want = (v * id).round().clamp(-127.0, 127.0) as i8;
+                assert_eq!(row.qs()[b * QK + j], want, "{v}");
+            }
+        }
+    }
 
     #[test]
     fn quantize_rounds_half_away_and_never_128() {

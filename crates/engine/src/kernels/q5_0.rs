@@ -85,15 +85,17 @@ pub fn dot(w: &[u8], a: &Q8Row) -> f32 {
 /// One weight row against four activation rows; each result equals [`dot`] of that row.
 pub fn dot4(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
     #[cfg(target_arch = "x86_64")]
-    if cpu::level() == Level::Avx512 {
-        // SAFETY: AVX-512 (with VNNI) is available when the level says so.
-        return unsafe { dot4_avx512(w, a) };
+    match cpu::level() {
+        // SAFETY: the level is capped at what the CPU reports (cpu::detected).
+        Level::Avx512 => return unsafe { dot4_avx512(w, a) },
+        Level::Avx2 => return unsafe { dot4_avx2(w, a) },
+        Level::Scalar => {}
     }
-    a.map(|r| dot(w, r))
+    a.map(|r| dot_scalar(w, r))
 }
 
 #[cfg(target_arch = "x86_64")]
-pub use x86::{dot4_avx512, dot_avx2, dot_avx512};
+pub use x86::{dot4_avx2, dot4_avx512, dot_avx2, dot_avx512};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -114,7 +116,7 @@ mod x86 {
     /// One block's 32 signed values `q - 16`.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn decode_avx2(blk: *const u8) -> __m256i {
+    unsafe fn weights_avx2(blk: *const u8) -> __m256i {
         let v = _mm_loadu_si128(blk.add(6) as *const __m128i);
         let m4 = _mm_set1_epi8(15);
         let lo = _mm_and_si128(v, m4);
@@ -137,14 +139,62 @@ mod x86 {
         _mm256_or_si256(q, _mm256_andnot_si256(bits, _mm256_set1_epi8(0xF0u8 as i8)))
     }
 
+    /// Adds block `b` (at `blk`, signed weights `q`) times each row's block `b` into `acc`.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn block_avx2(blk: *const u8, x: *const i8, da: f32, acc: __m256) -> __m256 {
-        let q = decode_avx2(blk);
-        let xv = _mm256_loadu_si256(x as *const __m256i);
-        let p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
-        let p = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-        _mm256_fmadd_ps(_mm256_set1_ps(dw(blk) * da), _mm256_cvtepi32_ps(p), acc)
+    unsafe fn step_avx2<const N: usize>(
+        q: __m256i,
+        dw: f32,
+        b: usize,
+        a: &[&Q8Row; N],
+        acc: &mut [__m256; N],
+    ) {
+        let aq = _mm256_sign_epi8(q, q);
+        let ones = _mm256_set1_epi16(1);
+        for i in 0..N {
+            let xv = _mm256_loadu_si256(a[i].qs().as_ptr().add(b * QK) as *const __m256i);
+            let p16 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(xv, q));
+            let p = _mm256_madd_epi16(p16, ones);
+            let s = _mm256_set1_ps(dw * *a[i].d().get_unchecked(b));
+            acc[i] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(p), acc[i]);
+        }
+    }
+
+    /// One weight row against `N` activation rows with AVX2: even blocks into one ymm
+    /// accumulator per row, odd blocks into another; `|w| * sign(a, w)` through
+    /// `maddubs`+`madd` gives the exact lane sums.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_n_avx2<const N: usize>(w: &[u8], a: [&Q8Row; N]) -> [f32; N] {
+        let nb = a
+            .iter()
+            .map(|r| r.blocks())
+            .min()
+            .unwrap_or(0)
+            .min(w.len() / BLOCK_BYTES);
+        let wp = w.as_ptr();
+        let mut acc0 = [_mm256_setzero_ps(); N];
+        let mut acc1 = [_mm256_setzero_ps(); N];
+        let mut b = 0;
+        while b + 2 <= nb {
+            let blk = wp.add(b * BLOCK_BYTES);
+            step_avx2(weights_avx2(blk), dw(blk), b, &a, &mut acc0);
+            let blk = blk.add(BLOCK_BYTES);
+            step_avx2(weights_avx2(blk), dw(blk), b + 1, &a, &mut acc1);
+            b += 2;
+        }
+        if b < nb {
+            let blk = wp.add(b * BLOCK_BYTES);
+            step_avx2(weights_avx2(blk), dw(blk), b, &a, &mut acc0);
+        }
+        let mut out = [0f32; N];
+        for i in 0..N {
+            let mut lanes = [0f32; 16];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), acc0[i]);
+            _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc1[i]);
+            out[i] = reduce_lanes(&mut lanes);
+        }
+        out
     }
 
     /// AVX2 + FMA + F16C version of [`super::dot_scalar`] (same bits).
@@ -153,28 +203,16 @@ mod x86 {
     /// The CPU must support avx2, fma and f16c; `w` must hold `a.blocks()` blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dot_avx2(w: &[u8], a: &Q8Row) -> f32 {
-        let nb = a.blocks().min(w.len() / BLOCK_BYTES);
-        let (wp, xp, dp) = (w.as_ptr(), a.qs().as_ptr(), a.d());
-        let mut acc0 = _mm256_setzero_ps();
-        let mut acc1 = _mm256_setzero_ps();
-        let mut b = 0;
-        while b + 2 <= nb {
-            acc0 = block_avx2(wp.add(b * BLOCK_BYTES), xp.add(b * QK), dp[b], acc0);
-            acc1 = block_avx2(
-                wp.add((b + 1) * BLOCK_BYTES),
-                xp.add((b + 1) * QK),
-                dp[b + 1],
-                acc1,
-            );
-            b += 2;
-        }
-        if b < nb {
-            acc0 = block_avx2(wp.add(b * BLOCK_BYTES), xp.add(b * QK), dp[b], acc0);
-        }
-        let mut lanes = [0f32; 16];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), acc0);
-        _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc1);
-        reduce_lanes(&mut lanes)
+        dot_n_avx2(w, [a])[0]
+    }
+
+    /// [`dot_avx2`] of one weight row against four activation rows, decoding each block once.
+    ///
+    /// # Safety
+    /// As [`dot_avx2`], for each of the four rows.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot4_avx2(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
+        dot_n_avx2(w, a)
     }
 
     /// The two blocks' signed values `q - 16`.

@@ -50,6 +50,19 @@ fn bench_matmul() {
         ("q8_0 896->4864", WeightType::Q8_0, 4864, 896),
         ("f32 896->896", WeightType::F32, 896, 896),
     ];
+    let x: Vec<f32> = (0..128 * 4864)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+        .collect();
+    let mut row = super::act::Q8Row::default();
+    let s = time(Duration::from_millis(200), || {
+        for r in x.chunks_exact(4864) {
+            row.quantize_into(r);
+        }
+    });
+    println!(
+        "{level:6} Q8Row::quantize_into: {:.2} ns/value",
+        s * 1e9 / x.len() as f64
+    );
     for threads in [1, 2] {
         let pool = Pool::new(threads);
         for (name, ty, rows, cols) in shapes {

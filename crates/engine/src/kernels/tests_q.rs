@@ -154,6 +154,9 @@ fn q8_levels() -> Vec<(&'static str, Dot)> {
         if detected() >= Level::Avx2 {
             // SAFETY (in the closures): the CPU has the level.
             v.push(("avx2", |w, a| unsafe { q8_0::dot_avx2(w, a) }));
+            v.push(("avx2x4", |w, a| unsafe {
+                q8_0::dot4_avx2(w, [a, a, a, a])[2]
+            }));
         }
         if detected() >= Level::Avx512 {
             v.push(("avx512", |w, a| unsafe { q8_0::dot_avx512(w, a) }));
@@ -173,6 +176,9 @@ fn q5_levels() -> Vec<(&'static str, Dot)> {
         use super::cpu::{detected, Level};
         if detected() >= Level::Avx2 {
             v.push(("avx2", |w, a| unsafe { q5_0::dot_avx2(w, a) }));
+            v.push(("avx2x4", |w, a| unsafe {
+                q5_0::dot4_avx2(w, [a, a, a, a])[1]
+            }));
         }
         if detected() >= Level::Avx512 {
             v.push(("avx512", |w, a| unsafe { q5_0::dot_avx512(w, a) }));
