@@ -1,8 +1,8 @@
 //! Tests of the K-quant kernels: Q8K activation quantization, Q4_K/Q6_K decoding (against an
 //! independent element-by-element decoder and against real blocks decoded by gguf-py), every
 //! SIMD level against the canonical scalar dot bit for bit, `dot4` against `dot`, and the scalar
-//! dot against an f64 dot of the dequantized operands. `bench_k_quants` (ignored) measures
-//! throughput per level.
+//! dot against an f64 dot of the dequantized operands. `real` checks real blocks (gguf-py
+//! fixture, candle on the Qwen GGUF); `bench` (ignored) measures throughput per level.
 
 #![allow(unsafe_code)]
 
@@ -10,6 +10,9 @@ use super::act_k::{round_half_away, to_i8, Q8KRow, QK_K};
 use super::cpu::{available, Level};
 use super::f16_to_f32;
 use super::{q4_k, q6_k};
+
+mod bench;
+mod real;
 
 /// xorshift64*: deterministic, dependency-free test data.
 struct Rng(u64);
@@ -280,128 +283,6 @@ fn dequantize_matches_reference_decoders() {
     }
 }
 
-#[test]
-fn dequantize_matches_gguf_py_on_real_blocks() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/kernels/k_quant_blocks.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    for (fmt, bytes) in [("q4_k", q4_k::BLOCK_BYTES), ("q6_k", q6_k::BLOCK_BYTES)] {
-        let blocks = json["formats"][fmt].as_array().unwrap();
-        assert!(!blocks.is_empty());
-        for b in blocks {
-            let hex = b["hex"].as_str().unwrap();
-            let raw: Vec<u8> = (0..hex.len() / 2)
-                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
-                .collect();
-            assert_eq!(raw.len(), bytes);
-            let want: Vec<f32> = b["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
-            let mut got = vec![0f32; QK_K];
-            if fmt == "q4_k" {
-                q4_k::dequantize(&raw, &mut got);
-            } else {
-                q6_k::dequantize(&raw, &mut got);
-            }
-            let amax = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-            for (g, w) in got.iter().zip(&want) {
-                assert!((g - w).abs() <= amax * 1e-6, "{fmt}: {g} vs {w}");
-            }
-        }
-    }
-}
-
-/// Real Q4_K/Q6_K tensors of the Qwen GGUF (`BEDROCK_LOCAL_TEST_QWEN_GGUF`): our dequantize
-/// against candle's on whole rows, and every level's dot on real rows against the f64 dot of
-/// the dequantized operands.
-#[test]
-fn real_weights_decode_like_candle() {
-    use candle_core::quantized::{gguf_file, GgmlDType, QStorage, QTensor};
-    use candle_core::Device;
-    use std::io::{Read, Seek, SeekFrom};
-    let Some(path) = std::env::var_os("BEDROCK_LOCAL_TEST_QWEN_GGUF") else {
-        println!("skipped: BEDROCK_LOCAL_TEST_QWEN_GGUF is not set");
-        return;
-    };
-    let mut file = std::fs::File::open(path).unwrap();
-    let content = gguf_file::Content::read(&mut file).unwrap();
-    let mut seen = [false; 2];
-    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
-    names.sort();
-    for name in names {
-        let info = &content.tensor_infos[name];
-        let (k, bb, deq): (usize, usize, DeqFn) = match info.ggml_dtype {
-            GgmlDType::Q4K => (0, q4_k::BLOCK_BYTES, q4_k::dequantize),
-            GgmlDType::Q6K => (1, q6_k::BLOCK_BYTES, q6_k::dequantize),
-            _ => continue,
-        };
-        seen[k] = true;
-        let dims = info.shape.dims();
-        let cols = dims[dims.len() - 1];
-        let rows = dims[..dims.len() - 1].iter().product::<usize>().min(24);
-        let row_bytes = cols / QK_K * bb;
-        let mut raw = vec![0u8; rows * row_bytes];
-        file.seek(SeekFrom::Start(content.tensor_data_offset + info.offset))
-            .unwrap();
-        file.read_exact(&mut raw).unwrap();
-        let storage = QStorage::from_data(
-            std::borrow::Cow::Borrowed(&raw),
-            &Device::Cpu,
-            info.ggml_dtype,
-        )
-        .unwrap();
-        let theirs: Vec<f32> = QTensor::new(storage, (rows, cols))
-            .unwrap()
-            .dequantize(&Device::Cpu)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let mut ours = vec![0f32; rows * cols];
-        deq(&raw, &mut ours);
-        let amax = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
-        for (o, t) in ours.iter().zip(&theirs) {
-            assert!((o - t).abs() <= amax * 1e-6, "{name}: {o} vs {t}");
-        }
-        let mut rng = Rng(3);
-        let x = activations(&mut rng, cols / QK_K);
-        let a = Q8KRow::quantize(&x);
-        for (r, w) in raw.chunks(row_bytes).enumerate() {
-            let (mut exact, mut mag) = (0f64, 0f64);
-            for (i, &wv) in ours[r * cols..(r + 1) * cols].iter().enumerate() {
-                let av = f64::from(a.d[i / QK_K]) * f64::from(a.qs[i]);
-                exact += f64::from(wv) * av;
-                mag += (f64::from(wv) * av).abs();
-            }
-            let fmt = if k == 0 { "q4_k" } else { "q6_k" };
-            let want = level_dot(fmt, Level::Scalar, w, &a);
-            assert!(
-                (f64::from(want) - exact).abs() <= mag * 1e-5,
-                "{name} row {r}: {want} vs {exact}"
-            );
-            for level in available() {
-                assert_eq!(
-                    level_dot(fmt, level, w, &a).to_bits(),
-                    want.to_bits(),
-                    "{name} {level:?}"
-                );
-            }
-        }
-    }
-    assert_eq!(
-        seen,
-        [true, true],
-        "the file should hold Q4_K and Q6_K tensors"
-    );
-}
-
 type DotFn = fn(&[u8], &Q8KRow) -> f32;
 type DeqFn = fn(&[u8], &mut [f32]);
 
@@ -591,103 +472,4 @@ fn q4k_scalar_dot_matches_dequantized() {
 #[test]
 fn q6k_scalar_dot_matches_dequantized() {
     check_against_dequantized(q6k_blocks, q6_k::dequantize, q6_k::dot_scalar);
-}
-
-/// Throughput per level on a 896 x 4864 matrix (Qwen2.5-0.5B's ffn_down) and on one of 64 MiB
-/// and more (beyond the caches): `cargo test -p bedrock-local-engine --release bench_k_quants
-/// -- --ignored --nocapture`.
-#[test]
-#[ignore = "benchmark"]
-fn bench_k_quants() {
-    use std::time::Instant;
-    let cols = 4864;
-    let blocks = cols / QK_K;
-    let mut rng = Rng(99);
-    let rows_a: Vec<Q8KRow> = (0..4)
-        .map(|_| Q8KRow::quantize(&activations(&mut rng, blocks)))
-        .collect();
-    let x = activations(&mut rng, blocks);
-    let mut row = Q8KRow::default();
-    let mut best = f64::MAX;
-    for _ in 0..20 {
-        let t = Instant::now();
-        for _ in 0..1000 {
-            row.quantize_into(std::hint::black_box(&x));
-        }
-        best = best.min(t.elapsed().as_secs_f64() / 1000.0);
-    }
-    println!("Q8K quantize: {:.0} ns per {cols}-element row", best * 1e9);
-    for (fmt, bb) in [("q4_k", q4_k::BLOCK_BYTES), ("q6_k", q6_k::BLOCK_BYTES)] {
-        let big = std::env::var_os("BEDROCK_LOCAL_BENCH_SMALL").is_none();
-        for rows in [896usize, 896 * 96]
-            .into_iter()
-            .filter(|&r| r == 896 || big)
-        {
-            let mut w = vec![0u8; rows * blocks * bb];
-            for blk in w.chunks_mut(bb) {
-                for v in blk.iter_mut() {
-                    *v = rng.byte();
-                }
-                let at = if fmt == "q4_k" { 0 } else { 208 };
-                blk[at..at + 2].copy_from_slice(&0x2c00u16.to_le_bytes());
-            }
-            let row_bytes = blocks * bb;
-            for level in available() {
-                for (threads, four) in [(1, false), (2, false), (1, true), (2, true)] {
-                    let run = |lo: usize, hi: usize| {
-                        let mut s = 0f32;
-                        for r in lo..hi {
-                            let wr = &w[r * row_bytes..(r + 1) * row_bytes];
-                            if four {
-                                let a4 = [&rows_a[0], &rows_a[1], &rows_a[2], &rows_a[3]];
-                                let f = match fmt {
-                                    "q4_k" => q4_k::dot_at::<4>(level, wr, a4),
-                                    _ => q6_k::dot_at::<4>(level, wr, a4),
-                                };
-                                s += f[0] + f[3];
-                            } else {
-                                s += level_dot(fmt, level, wr, &rows_a[0]);
-                            }
-                        }
-                        s
-                    };
-                    // Each thread streams its share of the rows repeatedly for a while; its best
-                    // pass counts (the machine is shared with builds).
-                    let chunk = rows.div_ceil(threads);
-                    let best: Vec<f64> = std::thread::scope(|sc| {
-                        let hs: Vec<_> = (0..threads)
-                            .map(|i| {
-                                let run = &run;
-                                sc.spawn(move || {
-                                    let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(rows));
-                                    let start = Instant::now();
-                                    let mut best = f64::MAX;
-                                    while start.elapsed().as_secs_f64() < 0.4 {
-                                        let t = Instant::now();
-                                        std::hint::black_box(run(lo, hi));
-                                        best = best.min(t.elapsed().as_secs_f64());
-                                    }
-                                    best
-                                })
-                            })
-                            .collect();
-                        hs.into_iter().map(|h| h.join().unwrap()).collect()
-                    });
-                    let secs = best.iter().fold(0f64, |m, &t| m.max(t));
-                    let reps = 1;
-                    let m = if four { 4.0 } else { 1.0 };
-                    let row_dots = (reps * rows) as f64 * m / secs;
-                    let gbs = (reps * rows * row_bytes) as f64 / secs / 1e9;
-                    println!(
-                        "{fmt} {rows}x{cols} {:>6} threads={threads} m={} : {:>8.2} M row-dots/s, {:>6.2} GB/s of weights, {:>7.3} ms/matmul",
-                        level.name(),
-                        if four { "4 (dot4)" } else { "1" },
-                        row_dots / 1e6,
-                        gbs,
-                        secs / reps as f64 * 1e3
-                    );
-                }
-            }
-        }
-    }
 }
