@@ -19,6 +19,10 @@ threads="${2:-2}"
 baseline="${LLAMACPP_BASELINE:-../shared/tools/llamacpp-baseline.sh}"
 target="${CARGO_TARGET_DIR:-target}"
 out="$target/bench"; mkdir -p "$out"
+if [ ! -x "$baseline" ]; then
+  echo "llama.cpp baseline script not found: $baseline (set LLAMACPP_BASELINE)" >&2
+  exit 2
+fi
 
 cargo build --release --bin bedrock-local >&2
 bin="$target/release/bedrock-local"
@@ -95,6 +99,8 @@ for key in order:
     ratio = f"{m / t:.2f}x" if t else "n/a"
     theirs = f"{t:>8.1f} t/s" if t else f"{'n/a':>12}"
     print(f"{key:<12} {m:>11.1f} t/s {theirs} {ratio:>7}")
+print("(nplN: N concurrent requests of 128 prompt + 64 generated tokens; S_TG: generated tokens / "
+      "generation-phase time, S: all tokens / total time, as llama-batched-bench defines them)")
 npl = [r for r in conc.get("rows", [])]
 if npl and ours["decode_tok_s"]:
     top = max(npl, key=lambda r: r["streams"])
