@@ -8,6 +8,7 @@
 #![allow(unsafe_code)] // one mmap of a read-only model file, see `open`
 
 use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,10 +38,13 @@ impl Gguf {
     /// Reads the header and maps the file.
     pub fn open(path: &Path) -> Result<Self> {
         let name = path.display();
-        let mut file =
+        let file =
             File::open(path).map_err(|e| EngineError::Gguf(format!("cannot open {name}: {e}")))?;
+        // Buffered: the header is hundreds of thousands of small reads (one per vocabulary
+        // string).
+        let mut reader = BufReader::new(&file);
         let content =
-            Content::read(&mut file).map_err(|e| EngineError::Gguf(format!("{name}: {e}")))?;
+            Content::read(&mut reader).map_err(|e| EngineError::Gguf(format!("{name}: {e}")))?;
         // SAFETY: the map is read-only and private to this process. Model files live in the
         // model store, which writes a file completely (temp file + rename) before anyone can
         // open it and never modifies it afterwards; truncating a mapped file under a running

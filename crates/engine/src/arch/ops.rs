@@ -111,23 +111,34 @@ pub fn add(x: &mut [f32], y: &[f32]) {
     }
 }
 
-/// `gate = act(gate) * up`.
-pub fn gated(gate: &mut [f32], up: &[f32], activation: Activation) {
-    match activation {
-        Activation::Silu => {
-            for (g, u) in gate.iter_mut().zip(up) {
-                *g = *g / (1.0 + (-*g).exp()) * u;
+/// `gate = act(gate) * up`, row by row on the pool's threads (`width`: values per row).
+pub fn gated(pool: &Pool, gate: &mut [f32], up: &[f32], width: usize, activation: Activation) {
+    for_each_chunk(pool, gate, width, &|r, g| {
+        let u = &up[r * width..(r + 1) * width];
+        match activation {
+            Activation::Silu => {
+                for (g, u) in g.iter_mut().zip(u) {
+                    *g = *g / (1.0 + (-*g).exp()) * u;
+                }
+            }
+            Activation::GeluTanh => {
+                for (g, u) in g.iter_mut().zip(u) {
+                    *g = gelu_tanh(*g) * u;
+                }
             }
         }
-        Activation::GeluTanh => {
-            const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-            for (g, u) in gate.iter_mut().zip(up) {
-                let x = *g;
-                let inner = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
-                *g = 0.5 * x * (1.0 + inner.tanh()) * u;
-            }
-        }
-    }
+    });
+}
+
+/// GELU, tanh approximation, with `tanh(y) = 1 - 2 / (exp(2y) + 1)`: one `exp` instead of
+/// libm's slower `tanhf`, exact at the limits (`exp` overflowing to infinity gives 1,
+/// underflowing to 0 gives -1) and within a few ulps elsewhere.
+#[inline]
+fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    let y = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
+    let tanh = 1.0 - 2.0 / ((2.0 * y).exp() + 1.0);
+    0.5 * x * (1.0 + tanh)
 }
 
 /// Rotary tables: `cos`/`sin` of every position's angles, `[positions, dim / 2]`.

@@ -299,7 +299,7 @@ impl Transformer {
             ops::rms_norm(&x, &layer.ffn_norm, c.eps, &mut h);
             layer.gate.matmul(&h, n, &mut g, pool);
             layer.up.matmul(&h, n, &mut u, pool);
-            ops::gated(&mut g, &u, c.activation);
+            ops::gated(pool, &mut g, &u, c.ffn, c.activation);
             layer.down.matmul(&g, n, &mut o, pool);
             if let Some([_, post_ffn]) = &layer.post_norm {
                 ops::rms_norm_in_place(&mut o, post_ffn, c.eps);
