@@ -205,12 +205,18 @@ impl Rope {
     }
 }
 
-/// One attention head for one query: softmax over the visible keys `keys[first..=last]`
-/// (rows of `stride` floats, this head's at `offset`) and the weighted sum of the values
-/// into `out`. `scores` is scratch space.
+/// The query heads that share one key/value head, for one query position: for each head,
+/// softmax over the visible keys `keys[first..=last]` (rows of `stride` floats, this key/value
+/// head's at `offset`) and the weighted sum of the values. `qs` and `out` hold the heads side
+/// by side (`heads x dim`); `scores` is scratch space.
+///
+/// Each key and value row is read once for all the heads (grouped-query attention shares
+/// them); every head's arithmetic is still its own dot products, softmax and sums, key by key
+/// in position order, so it matches a head computed alone.
 #[allow(clippy::too_many_arguments)]
 pub fn attend(
-    q: &[f32],
+    qs: &[f32],
+    dim: usize,
     keys: &[f32],
     values: &[f32],
     stride: usize,
@@ -221,25 +227,32 @@ pub fn attend(
     scores: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    let dim = q.len();
+    let heads = qs.len() / dim;
+    let n = last + 1 - first;
     scores.clear();
-    let mut max = f32::NEG_INFINITY;
-    for j in first..=last {
+    scores.resize(heads * n, 0.0);
+    for (i, j) in (first..=last).enumerate() {
         let k = &keys[j * stride + offset..j * stride + offset + dim];
-        let s = dot(q, k) * scale;
-        max = max.max(s);
-        scores.push(s);
+        for (h, q) in qs.chunks_exact(dim).enumerate() {
+            scores[h * n + i] = dot(q, k) * scale;
+        }
     }
-    let mut sum = 0f32;
-    for s in scores.iter_mut() {
-        *s = (*s - max).exp();
-        sum += *s;
+    let mut inv = Vec::with_capacity(heads);
+    for row in scores.chunks_exact_mut(n) {
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+        let mut sum = 0f32;
+        for s in row.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        inv.push(1.0 / sum);
     }
     out.fill(0.0);
-    let inv = 1.0 / sum;
-    for (j, s) in (first..=last).zip(scores.iter()) {
+    for (i, j) in (first..=last).enumerate() {
         let v = &values[j * stride + offset..j * stride + offset + dim];
-        axpy(s * inv, v, out);
+        for (h, o) in out.chunks_exact_mut(dim).enumerate() {
+            axpy(scores[h * n + i] * inv[h], v, o);
+        }
     }
 }
 

@@ -350,19 +350,21 @@ impl Transformer {
         let c = &self.config;
         let (dim, kv_dim) = (c.head_dim, c.kv_dim());
         let group = c.heads / c.kv_heads;
-        ops::for_each_chunk(pool, out, dim, &|i, out| {
-            let (r, head) = (i / c.heads, i % c.heads);
+        // One task per (row, key/value head): the query heads sharing it, side by side.
+        ops::for_each_chunk(pool, out, group * dim, &|i, out| {
+            let (r, kv_head) = (i / c.kv_heads, i % c.kv_heads);
             let (s, pos) = rows[r];
             let cache = &*steps[s].cache;
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
-            let qh = &q[r * c.q_dim() + head * dim..r * c.q_dim() + (head + 1) * dim];
-            let mut scores = Vec::with_capacity(pos + 1 - first);
+            let base = r * c.q_dim() + kv_head * group * dim;
+            let mut scores = Vec::new();
             ops::attend(
-                qh,
+                &q[base..base + group * dim],
+                dim,
                 &cache.keys[l],
                 &cache.values[l],
                 kv_dim,
-                (head / group) * dim,
+                kv_head * dim,
                 first,
                 pos,
                 c.attn_scale,
