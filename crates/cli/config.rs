@@ -86,6 +86,16 @@ pub struct ServeArgs {
     #[arg(long, env = "BEDROCK_LOCAL_QUEUE_CAPACITY")]
     pub queue_capacity: Option<usize>,
 
+    /// Requests generating at once per model (continuous batching: their tokens share every
+    /// forward pass). Batch-job records take at most all but one.
+    #[arg(long, env = "BEDROCK_LOCAL_MAX_SEQUENCES")]
+    pub max_sequences: Option<usize>,
+
+    /// Memory for the prefix cache (keys/values of finished prompts reused by later ones), in
+    /// MiB; 0 turns it off.
+    #[arg(long, env = "BEDROCK_LOCAL_PREFIX_CACHE_MB")]
+    pub prefix_cache_mb: Option<usize>,
+
     /// Largest request body accepted, in bytes (Bedrock's InvokeModel limit is 25,000,000).
     #[arg(long, env = "BEDROCK_LOCAL_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -142,6 +152,8 @@ struct FileConfig {
     prewarm: Option<bool>,
     pull_models: Option<Vec<String>>,
     queue_capacity: Option<usize>,
+    max_sequences: Option<usize>,
+    prefix_cache_mb: Option<usize>,
     max_body_bytes: Option<usize>,
     region: Option<String>,
     strict_profiles: Option<bool>,
@@ -171,6 +183,8 @@ pub struct ServeConfig {
     pub prewarm: bool,
     pub pull_models: Vec<String>,
     pub queue_capacity: usize,
+    pub max_sequences: usize,
+    pub prefix_cache_mb: usize,
     pub max_body_bytes: usize,
     pub region: String,
     pub strict_profiles: bool,
@@ -348,6 +362,12 @@ impl ServeConfig {
                 .filter(|s| !s.is_empty())
                 .collect(),
             queue_capacity: args.queue_capacity.or(file.queue_capacity).unwrap_or(64),
+            max_sequences: args
+                .max_sequences
+                .or(file.max_sequences)
+                .unwrap_or(16)
+                .max(1),
+            prefix_cache_mb: args.prefix_cache_mb.or(file.prefix_cache_mb).unwrap_or(256),
             max_body_bytes: args
                 .max_body_bytes
                 .or(file.max_body_bytes)
@@ -374,6 +394,8 @@ mod tests {
             prewarm: None,
             pull_models: None,
             queue_capacity: None,
+            max_sequences: None,
+            prefix_cache_mb: None,
             max_body_bytes: None,
             region: None,
             strict_profiles: None,

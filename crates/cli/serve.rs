@@ -70,6 +70,8 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
             threads: config.threads,
             max_context: config.max_context,
             queue_capacity: serve.queue_capacity,
+            max_sequences: serve.max_sequences,
+            prefix_cache_bytes: serve.prefix_cache_mb << 20,
         },
     );
     let backend: Arc<dyn InferenceBackend> = Arc::new(engine);

@@ -41,6 +41,11 @@ pub struct EngineConfig {
     /// (Bedrock's ThrottlingException); interactive requests and batch-job records are
     /// counted apart, each up to this number.
     pub queue_capacity: usize,
+    /// Requests generating at once per model (their tokens share every forward pass);
+    /// batch-job records take at most all but one slot.
+    pub max_sequences: usize,
+    /// Memory for each model's prefix cache, in bytes (0: none).
+    pub prefix_cache_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +54,8 @@ impl Default for EngineConfig {
             threads: None,
             max_context: 8192,
             queue_capacity: 64,
+            max_sequences: 16,
+            prefix_cache_bytes: 256 << 20,
         }
     }
 }
@@ -125,9 +132,15 @@ impl Engine {
         if let Some(jobs) = queue.as_ref() {
             return Ok(jobs.clone());
         }
-        let jobs = worker::spawn(slot.shared.clone(), self.config.queue_capacity).map_err(|e| {
-            BackendError::Internal(format!("cannot start the inference thread: {e}"))
-        })?;
+        let jobs = worker::spawn(
+            slot.shared.clone(),
+            self.config.queue_capacity,
+            worker::Limits {
+                sequences: self.config.max_sequences.max(1),
+                prefix_cache_bytes: self.config.prefix_cache_bytes,
+            },
+        )
+        .map_err(|e| BackendError::Internal(format!("cannot start the inference thread: {e}")))?;
         *queue = Some(jobs.clone());
         Ok(jobs)
     }

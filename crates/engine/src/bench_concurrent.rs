@@ -132,6 +132,9 @@ pub fn bench_concurrent(
         threads: options.threads,
         max_context: options.max_context,
         queue_capacity: 64.max(most.max(options.load_streams) + 1),
+        // The server's defaults: the load test's extra request is admitted next to the
+        // running streams when they leave room, as a server would.
+        ..EngineConfig::default()
     };
     let engine = Engine::new(
         Arc::new(FixedLocator::new([files.clone()])),

@@ -2,8 +2,8 @@
 //!
 //! Inference never runs on the async runtime: each model gets a dedicated admission thread
 //! that takes jobs from its [`JobQueue`] (interactive requests first come, first served, then
-//! batch-job records) while fewer than [`MAX_SEQUENCES`] run, one slot always kept free for
-//! interactive callers. Each admitted job runs its decode loop on a thread of its own, and
+//! batch-job records) while fewer than [`Limits::sequences`] run, one slot always kept free
+//! for interactive callers. Each admitted job runs its decode loop on a thread of its own, and
 //! the model's [`Batcher`] runs the forward passes of all of them together (continuous
 //! batching, see `batcher.rs`). The bounded queue is the backpressure of DESIGN.md §4: when a
 //! lane is full the backend refuses at once. Each job carries its reply channel and the
@@ -191,18 +191,29 @@ pub fn not_a_text_model(name: &LocalModelName) -> BackendError {
 }
 
 /// Starts the worker thread of one model; returns its queue (`capacity` jobs per lane).
-pub fn spawn(shared: Arc<ModelShared>, capacity: usize) -> std::io::Result<Arc<JobQueue<Job>>> {
+pub fn spawn(
+    shared: Arc<ModelShared>,
+    capacity: usize,
+    limits: Limits,
+) -> std::io::Result<Arc<JobQueue<Job>>> {
     let queue = Arc::new(JobQueue::new(capacity));
     let jobs = queue.clone();
     std::thread::Builder::new()
         .name(format!("engine-{}", shared.name()))
-        .spawn(move || worker_loop(&shared, &jobs))?;
+        .spawn(move || worker_loop(&shared, &jobs, limits))?;
     Ok(queue)
 }
 
-/// Sequences generating at once per model (continuous batching). One slot is always kept
-/// for interactive callers: batch-job records take at most `MAX_SEQUENCES - 1`.
-pub const MAX_SEQUENCES: usize = 8;
+/// How much one model runs at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Sequences generating at once (continuous batching). One slot is always kept for
+    /// interactive callers: batch-job records take at most `sequences - 1` (and one when
+    /// `sequences` is 1).
+    pub sequences: usize,
+    /// Memory of the model's prefix cache.
+    pub prefix_cache_bytes: usize,
+}
 
 /// How often the admission loop re-checks for a free slot or a closed queue.
 const ADMISSION_POLL: Duration = Duration::from_millis(100);
@@ -217,20 +228,21 @@ struct Slots {
 /// Admits jobs until the engine closes the queue: each admitted job runs its decode loop on
 /// a thread of its own against the model's [`Batcher`], which batches the forward passes of
 /// every running job.
-fn worker_loop(shared: &ModelShared, queue: &JobQueue<Job>) {
+fn worker_loop(shared: &ModelShared, queue: &JobQueue<Job>, limits: Limits) {
+    let max = limits.sequences.max(1);
     let slots = Arc::new((Mutex::new(Slots::default()), Condvar::new()));
     let mut batcher: Option<Arc<Batcher>> = None;
     loop {
         let allow_batch = {
             let (lock_, freed) = &*slots;
             let mut s = lock(lock_);
-            while s.total >= MAX_SEQUENCES {
+            while s.total >= max {
                 s = freed
                     .wait_timeout(s, ADMISSION_POLL)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
-            s.batch + 1 < MAX_SEQUENCES
+            s.batch + 1 < max || (max == 1 && s.total == 0)
         };
         let job = match queue.pop_timeout(allow_batch, ADMISSION_POLL) {
             Popped::Job(job) => job,
@@ -254,7 +266,10 @@ fn worker_loop(shared: &ModelShared, queue: &JobQueue<Job>) {
             Some(b) => b.clone(),
             None => match Batcher::start(
                 loaded.transformer.clone(),
-                BatcherConfig::default(),
+                BatcherConfig {
+                    prefix_cache_bytes: limits.prefix_cache_bytes,
+                    ..BatcherConfig::default()
+                },
                 shared.name().as_str(),
             ) {
                 Ok(b) => batcher.insert(Arc::new(b)).clone(),
