@@ -264,6 +264,35 @@ impl QMatrix {
             let mut i0 = 0;
             while i0 < m {
                 let i1 = (i0 + ACT_TILE).min(m);
+                if i1 - i0 < 4 {
+                    // Fewer than four activation rows (decode): four weight rows at a time
+                    // share each activation row's loads and the final reductions. The four
+                    // rows come from the chunk's four quarters, so each is one long
+                    // sequential stream in its own pages (four rows side by side in one page
+                    // defeat the hardware prefetcher).
+                    let q = (r1 - r0) / 4;
+                    for r in r0..r0 + q {
+                        let w = [
+                            self.row(r),
+                            self.row(r + q),
+                            self.row(r + 2 * q),
+                            self.row(r + 3 * q),
+                        ];
+                        for (i, a) in acts.iter().enumerate().take(i1).skip(i0) {
+                            for (k, v) in K::dot_rows4(w, a).into_iter().enumerate() {
+                                put(i, r + k * q, v);
+                            }
+                        }
+                    }
+                    for r in r0 + 4 * q..r1 {
+                        let w = self.row(r);
+                        for (i, a) in acts.iter().enumerate().take(i1).skip(i0) {
+                            put(i, r, K::dot(w, a));
+                        }
+                    }
+                    i0 = i1;
+                    continue;
+                }
                 for r in r0..r1 {
                     let w = self.row(r);
                     let mut i = i0;
@@ -323,6 +352,10 @@ trait Kernel {
     fn dot4(w: &[u8], a: [&Self::Act; 4]) -> [f32; 4] {
         a.map(|r| Self::dot(w, r))
     }
+    /// Four weight rows against one activation row; each result equals [`Kernel::dot`].
+    fn dot_rows4(w: [&[u8]; 4], a: &Self::Act) -> [f32; 4] {
+        w.map(|r| Self::dot(r, a))
+    }
 }
 
 struct F32K;
@@ -365,6 +398,9 @@ impl Kernel for Q8_0K {
     fn dot4(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
         q8_0::dot4(w, a)
     }
+    fn dot_rows4(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+        q8_0::dot_rows4(w, a)
+    }
 }
 
 impl Kernel for Q5_0K {
@@ -377,6 +413,9 @@ impl Kernel for Q5_0K {
     }
     fn dot4(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
         q5_0::dot4(w, a)
+    }
+    fn dot_rows4(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+        q5_0::dot_rows4(w, a)
     }
 }
 

@@ -29,8 +29,11 @@
 //! # The driver
 //! [`QMatrix::matmul`] quantizes the activation rows once, then splits the output rows into
 //! chunks run on the [`Pool`]; inside a chunk each weight row is reused against the activation
-//! rows four at a time (`dot4`), so prefill is compute-bound while `m = 1` streams the weights
-//! at memory bandwidth. A dot product is never split across threads.
+//! rows four at a time (`dot4`), so prefill is compute-bound. With fewer than four activation
+//! rows (decode) Q8_0/Q5_0 run `dot_rows4`: four weight rows, one from each quarter of the
+//! chunk (four long sequential streams the hardware prefetcher follows), against one
+//! activation row, sharing its loads and the final reductions. A dot product is never split
+//! across threads.
 
 #![allow(unsafe_code)] // SIMD intrinsics, the pool's job hand-off, disjoint output writes
 

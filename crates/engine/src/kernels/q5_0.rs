@@ -94,11 +94,25 @@ pub fn dot4(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
     a.map(|r| dot_scalar(w, r))
 }
 
+/// Four weight rows against one activation row (decode, `m < 4`); result `i` equals
+/// [`dot`]`(w[i], a)` bit for bit.
+pub fn dot_rows4(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    match cpu::level() {
+        // SAFETY: the level is capped at what the CPU reports (cpu::detected).
+        Level::Avx512 => return unsafe { dot_rows4_avx512(w, a) },
+        Level::Avx2 => return unsafe { dot_rows4_avx2(w, a) },
+        Level::Scalar => {}
+    }
+    w.map(|r| dot_scalar(r, a))
+}
+
 #[cfg(target_arch = "x86_64")]
-pub use x86::{dot4_avx2, dot4_avx512, dot_avx2, dot_avx512};
+pub use x86::{dot4_avx2, dot4_avx512, dot_avx2, dot_avx512, dot_rows4_avx2, dot_rows4_avx512};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use super::super::q8_0::{dw_f16c, pair_dw, reduce4};
     use super::super::{f16_to_f32, reduce_lanes};
     use super::{block_scalar, Q8Row, BLOCK_BYTES, QK};
     use std::arch::x86_64::*;
@@ -197,6 +211,64 @@ mod x86 {
         out
     }
 
+    /// Adds block `b` of each of four weight rows times the activation block `xv` (scale
+    /// `da`) into that row's accumulator, as [`step_avx2`] does for one row.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn step_rows4_avx2(
+        wp: &[*const u8; 4],
+        b: usize,
+        xv: __m256i,
+        da: f32,
+        acc: &mut [__m256; 4],
+    ) {
+        let ones = _mm256_set1_epi16(1);
+        for i in 0..4 {
+            let blk = wp[i].add(b * BLOCK_BYTES);
+            let q = weights_avx2(blk);
+            let p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
+            let p = _mm256_madd_epi16(p16, ones);
+            let s = _mm256_set1_ps(dw_f16c(blk) * da);
+            acc[i] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(p), acc[i]);
+        }
+    }
+
+    /// Four weight rows against one activation row with AVX2: the activation block is loaded
+    /// once per block for the four rows, and the four reductions run together.
+    ///
+    /// # Safety
+    /// As [`dot_avx2`], for each of the four rows.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_rows4_avx2(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+        let nb = w
+            .iter()
+            .map(|r| r.len() / BLOCK_BYTES)
+            .min()
+            .unwrap_or(0)
+            .min(a.blocks());
+        let wp = [w[0].as_ptr(), w[1].as_ptr(), w[2].as_ptr(), w[3].as_ptr()];
+        let xp = a.qs().as_ptr();
+        let d = a.d();
+        let mut acc0 = [_mm256_setzero_ps(); 4];
+        let mut acc1 = [_mm256_setzero_ps(); 4];
+        let mut b = 0;
+        while b + 2 <= nb {
+            let x0 = _mm256_loadu_si256(xp.add(b * QK) as *const __m256i);
+            step_rows4_avx2(&wp, b, x0, *d.get_unchecked(b), &mut acc0);
+            let x1 = _mm256_loadu_si256(xp.add((b + 1) * QK) as *const __m256i);
+            step_rows4_avx2(&wp, b + 1, x1, *d.get_unchecked(b + 1), &mut acc1);
+            b += 2;
+        }
+        if b < nb {
+            let x0 = _mm256_loadu_si256(xp.add(b * QK) as *const __m256i);
+            step_rows4_avx2(&wp, b, x0, *d.get_unchecked(b), &mut acc0);
+        }
+        for i in 0..4 {
+            acc0[i] = _mm256_add_ps(acc0[i], acc1[i]);
+        }
+        reduce4(acc0)
+    }
+
     /// AVX2 + FMA + F16C version of [`super::dot_scalar`] (same bits).
     ///
     /// # Safety
@@ -292,6 +364,90 @@ mod x86 {
             out[i] = reduce_lanes(&mut lanes);
         }
         out
+    }
+
+    /// The two blocks' unsigned values `q` in `0..32` (without the `- 16`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    unsafe fn pair_unsigned(blk: *const u8) -> __m512i {
+        let n0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(blk.add(6) as *const __m128i));
+        let n1 = _mm256_broadcastsi128_si256(_mm_loadu_si128(
+            blk.add(BLOCK_BYTES + 6) as *const __m128i
+        ));
+        let n = _mm512_inserti64x4(_mm512_castsi256_si512(n0), n1, 1);
+        let n = _mm512_mask_srli_epi16(n, 0xFF00_FF00, n, 4);
+        let q = _mm512_and_si512(n, _mm512_set1_epi8(15));
+        let high = u64::from(qh(blk)) | (u64::from(qh(blk.add(BLOCK_BYTES))) << 32);
+        _mm512_mask_add_epi8(q, high, q, _mm512_set1_epi8(16))
+    }
+
+    /// One block's unsigned values `q` in `0..32`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    unsafe fn block_unsigned(blk: *const u8) -> __m256i {
+        let n = _mm256_broadcastsi128_si256(_mm_loadu_si128(blk.add(6) as *const __m128i));
+        let n = _mm256_mask_srli_epi16(n, 0xFF00, n, 4);
+        let q = _mm256_and_si256(n, _mm256_set1_epi8(15));
+        _mm256_mask_add_epi8(q, qh(blk), q, _mm256_set1_epi8(16))
+    }
+
+    /// Four weight rows against one activation row, two blocks per zmm as in [`dot_n`]. The
+    /// activation side is shared: its signed bytes `x` and, per lane, `-16 * (lane sum of
+    /// x)`; each row's weights stay unsigned `q = w + 16`, and `vpdpbusd` of them against `x`
+    /// starting from that correction gives the exact lane sums of `w * x`.
+    ///
+    /// # Safety
+    /// As [`dot_avx512`], for each of the four rows.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot_rows4_avx512(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+        let nb = w
+            .iter()
+            .map(|r| r.len() / BLOCK_BYTES)
+            .min()
+            .unwrap_or(0)
+            .min(a.blocks());
+        let wp = [w[0].as_ptr(), w[1].as_ptr(), w[2].as_ptr(), w[3].as_ptr()];
+        let xp = a.qs().as_ptr();
+        let dp = a.d16().as_ptr();
+        let sixteen = _mm512_set1_epi8(16);
+        let zero = _mm512_setzero_si512();
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut b = 0;
+        while b + 2 <= nb {
+            let x = _mm512_loadu_si512(xp.add(b * QK) as *const __m512i);
+            let corr = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, sixteen, x));
+            let da = _mm512_loadu_ps(dp.add(b * 8));
+            for i in 0..4 {
+                let blk = wp[i].add(b * BLOCK_BYTES);
+                let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr, pair_unsigned(blk), x));
+                let s = _mm512_mul_ps(pair_dw(blk, BLOCK_BYTES), da);
+                acc[i] = _mm512_fmadd_ps(s, p, acc[i]);
+            }
+            b += 2;
+        }
+        let mut lo = [_mm256_setzero_ps(); 4];
+        let mut hi = [_mm256_setzero_ps(); 4];
+        for i in 0..4 {
+            lo[i] = _mm512_castps512_ps256(acc[i]);
+            hi[i] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1));
+        }
+        if b < nb {
+            // The last, even block: lanes 0..8 only.
+            let x = _mm256_loadu_si256(xp.add(b * QK) as *const __m256i);
+            let zero = _mm256_setzero_si256();
+            let corr = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, _mm256_set1_epi8(16), x));
+            let da = _mm256_set1_ps(*a.d().get_unchecked(b));
+            for i in 0..4 {
+                let blk = wp[i].add(b * BLOCK_BYTES);
+                let p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(corr, block_unsigned(blk), x));
+                let s = _mm256_mul_ps(_mm256_set1_ps(dw(blk)), da);
+                lo[i] = _mm256_fmadd_ps(s, p, lo[i]);
+            }
+        }
+        for i in 0..4 {
+            lo[i] = _mm256_add_ps(lo[i], hi[i]);
+        }
+        reduce4(lo)
     }
 
     /// AVX-512 VNNI version of [`super::dot_scalar`] (same bits).

@@ -79,8 +79,23 @@ pub fn dot4(w: &[u8], a: [&Q8Row; 4]) -> [f32; 4] {
     a.map(|r| dot_scalar(w, r))
 }
 
+/// Four weight rows against one activation row (decode, `m < 4`); result `i` equals
+/// [`dot`]`(w[i], a)` bit for bit.
+pub fn dot_rows4(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    match cpu::level() {
+        // SAFETY: the level is capped at what the CPU reports (cpu::detected).
+        Level::Avx512 => return unsafe { dot_rows4_avx512(w, a) },
+        Level::Avx2 => return unsafe { dot_rows4_avx2(w, a) },
+        Level::Scalar => {}
+    }
+    w.map(|r| dot_scalar(r, a))
+}
+
 #[cfg(target_arch = "x86_64")]
-pub use x86::{dot4_avx2, dot4_avx512, dot_avx2, dot_avx512};
+pub use x86::{dot4_avx2, dot4_avx512, dot_avx2, dot_avx512, dot_rows4_avx2, dot_rows4_avx512};
+#[cfg(target_arch = "x86_64")]
+pub(super) use x86::{dw_f16c, pair_dw, reduce4};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -151,6 +166,64 @@ mod x86 {
             out[i] = reduce_lanes(&mut lanes);
         }
         out
+    }
+
+    /// Adds block `b` of each of four weight rows times the activation block `xv` (scale
+    /// `da`) into that row's accumulator, as [`step_avx2`] does for one row.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn step_rows4_avx2(
+        wp: &[*const u8; 4],
+        b: usize,
+        xv: __m256i,
+        da: f32,
+        acc: &mut [__m256; 4],
+    ) {
+        let ones = _mm256_set1_epi16(1);
+        for i in 0..4 {
+            let blk = wp[i].add(b * BLOCK_BYTES);
+            let q = weights_avx2(blk);
+            let p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
+            let p = _mm256_madd_epi16(p16, ones);
+            let s = _mm256_set1_ps(dw_f16c(blk) * da);
+            acc[i] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(p), acc[i]);
+        }
+    }
+
+    /// Four weight rows against one activation row with AVX2: the activation block is loaded
+    /// once per block for the four rows, and the four reductions run together.
+    ///
+    /// # Safety
+    /// As [`dot_avx2`], for each of the four rows.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_rows4_avx2(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+        let nb = w
+            .iter()
+            .map(|r| r.len() / BLOCK_BYTES)
+            .min()
+            .unwrap_or(0)
+            .min(a.blocks());
+        let wp = [w[0].as_ptr(), w[1].as_ptr(), w[2].as_ptr(), w[3].as_ptr()];
+        let xp = a.qs().as_ptr();
+        let d = a.d();
+        let mut acc0 = [_mm256_setzero_ps(); 4];
+        let mut acc1 = [_mm256_setzero_ps(); 4];
+        let mut b = 0;
+        while b + 2 <= nb {
+            let x0 = _mm256_loadu_si256(xp.add(b * QK) as *const __m256i);
+            step_rows4_avx2(&wp, b, x0, *d.get_unchecked(b), &mut acc0);
+            let x1 = _mm256_loadu_si256(xp.add((b + 1) * QK) as *const __m256i);
+            step_rows4_avx2(&wp, b + 1, x1, *d.get_unchecked(b + 1), &mut acc1);
+            b += 2;
+        }
+        if b < nb {
+            let x0 = _mm256_loadu_si256(xp.add(b * QK) as *const __m256i);
+            step_rows4_avx2(&wp, b, x0, *d.get_unchecked(b), &mut acc0);
+        }
+        for i in 0..4 {
+            acc0[i] = _mm256_add_ps(acc0[i], acc1[i]);
+        }
+        reduce4(acc0)
     }
 
     /// AVX2 + FMA + F16C version of [`super::dot_scalar`] (same bits).
@@ -246,6 +319,116 @@ mod x86 {
             out[i] = reduce_lanes(&mut lanes);
         }
         out
+    }
+
+    /// One block's f16 scale through F16C (exact, equal to [`f16_to_f32`]).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(in super::super) unsafe fn dw_f16c(blk: *const u8) -> f32 {
+        let h = (blk as *const u16).read_unaligned();
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(h))))
+    }
+
+    /// `[d0; 8] ++ [d1; 8]` of the f16 scales at `p` and `p + stride` (F16C's conversion is
+    /// exact, equal to [`f16_to_f32`]).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub(in super::super) unsafe fn pair_dw(p: *const u8, stride: usize) -> __m512 {
+        let h0 = (p as *const i16).read_unaligned();
+        let h1 = (p.add(stride) as *const i16).read_unaligned();
+        _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(h1), _mm_set1_epi16(h0)))
+    }
+
+    /// [`reduce_lanes`] of four rows' 16 lanes at once, given as `lo[i] + hi[i]` (the first
+    /// halving step, lanes `0..8` plus lanes `8..16`): every later step adds the same lane
+    /// pairs as the scalar tree, four rows per instruction.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(in super::super) unsafe fn reduce4(h: [__m256; 4]) -> [f32; 4] {
+        // Half 4: [r0 l0..4 | r1 l0..4] and [r2 .. | r3 ..].
+        let v01 = _mm256_add_ps(
+            _mm256_permute2f128_ps(h[0], h[1], 0x20),
+            _mm256_permute2f128_ps(h[0], h[1], 0x31),
+        );
+        let v23 = _mm256_add_ps(
+            _mm256_permute2f128_ps(h[2], h[3], 0x20),
+            _mm256_permute2f128_ps(h[2], h[3], 0x31),
+        );
+        // Half 2: per 128-bit lane [ra l0, ra l1, rb l0, rb l1].
+        let z = _mm256_add_ps(
+            _mm256_shuffle_ps(v01, v23, 0b01_00_01_00),
+            _mm256_shuffle_ps(v01, v23, 0b11_10_11_10),
+        );
+        // Half 1: low 128 bits [r0, r2, ..], high [r1, r3, ..].
+        let r = _mm256_add_ps(
+            _mm256_shuffle_ps(z, z, 0b10_00_10_00),
+            _mm256_shuffle_ps(z, z, 0b11_01_11_01),
+        );
+        let mut t = [0f32; 8];
+        _mm256_storeu_ps(t.as_mut_ptr(), r);
+        [t[0], t[4], t[1], t[5]]
+    }
+
+    /// Four weight rows against one activation row, two blocks per zmm as in [`dot_n`]. The
+    /// activation side is shared: its signed bytes `x` and, per lane, `-128 * (lane sum of
+    /// x)`; each row's weights become unsigned `w + 128` (one xor), and `vpdpbusd` of them
+    /// against `x` starting from that correction gives the exact lane sums of `w * x`.
+    ///
+    /// # Safety
+    /// As [`dot_avx512`], for each of the four rows.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot_rows4_avx512(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
+        let nb = w
+            .iter()
+            .map(|r| r.len() / BLOCK_BYTES)
+            .min()
+            .unwrap_or(0)
+            .min(a.blocks());
+        let wp = [w[0].as_ptr(), w[1].as_ptr(), w[2].as_ptr(), w[3].as_ptr()];
+        let xp = a.qs().as_ptr();
+        let dp = a.d16().as_ptr();
+        let offset = _mm512_set1_epi8(0x80u8 as i8);
+        let zero = _mm512_setzero_si512();
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut b = 0;
+        while b + 2 <= nb {
+            let x = _mm512_loadu_si512(xp.add(b * QK) as *const __m512i);
+            let corr = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, offset, x));
+            let da = _mm512_loadu_ps(dp.add(b * 8));
+            for i in 0..4 {
+                let blk = wp[i].add(b * BLOCK_BYTES);
+                let q = _mm512_xor_si512(pair_weights(blk), offset);
+                let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr, q, x));
+                let s = _mm512_mul_ps(pair_dw(blk, BLOCK_BYTES), da);
+                acc[i] = _mm512_fmadd_ps(s, p, acc[i]);
+            }
+            b += 2;
+        }
+        let mut lo = [_mm256_setzero_ps(); 4];
+        let mut hi = [_mm256_setzero_ps(); 4];
+        for i in 0..4 {
+            lo[i] = _mm512_castps512_ps256(acc[i]);
+            hi[i] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1));
+        }
+        if b < nb {
+            // The last, even block: lanes 0..8 only.
+            let x = _mm256_loadu_si256(xp.add(b * QK) as *const __m256i);
+            let offset = _mm256_set1_epi8(0x80u8 as i8);
+            let zero = _mm256_setzero_si256();
+            let corr = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, offset, x));
+            let da = _mm256_set1_ps(*a.d().get_unchecked(b));
+            for i in 0..4 {
+                let blk = wp[i].add(b * BLOCK_BYTES);
+                let q = _mm256_xor_si256(_mm256_loadu_si256(blk.add(2) as *const __m256i), offset);
+                let p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(corr, q, x));
+                let s = _mm256_mul_ps(_mm256_set1_ps(dw(blk)), da);
+                lo[i] = _mm256_fmadd_ps(s, p, lo[i]);
+            }
+        }
+        for i in 0..4 {
+            lo[i] = _mm256_add_ps(lo[i], hi[i]);
+        }
+        reduce4(lo)
     }
 
     /// AVX-512 VNNI version of [`super::dot_scalar`] (same bits).

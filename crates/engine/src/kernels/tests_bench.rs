@@ -175,3 +175,86 @@ fn bench_pool_overhead() {
     );
     assert!(hits.load(Ordering::Relaxed) > 0);
 }
+
+/// Decode (`m = 1`) single-thread A/B: `dot` row by row against `dot_rows4`, interleaved so
+/// both see the same machine load.
+#[test]
+#[ignore = "benchmark"]
+fn bench_rows4() {
+    use super::act::Q8Row;
+    use super::{q5_0, q8_0};
+    type Rows4 = fn([&[u8]; 4], &Q8Row) -> [f32; 4];
+    type Dot = fn(&[u8], &Q8Row) -> f32;
+    let level = cpu::level().name();
+    let shapes: [(&str, WeightType, usize, usize, Dot, Rows4); 4] = [
+        (
+            "q8_0 896x151936",
+            WeightType::Q8_0,
+            151_936,
+            896,
+            q8_0::dot,
+            q8_0::dot_rows4,
+        ),
+        (
+            "q8_0 640x262144",
+            WeightType::Q8_0,
+            262_144,
+            640,
+            q8_0::dot,
+            q8_0::dot_rows4,
+        ),
+        (
+            "q8_0 896->4864",
+            WeightType::Q8_0,
+            4864,
+            896,
+            q8_0::dot,
+            q8_0::dot_rows4,
+        ),
+        (
+            "q5_0 640->2048",
+            WeightType::Q5_0,
+            2048,
+            640,
+            q5_0::dot,
+            q5_0::dot_rows4,
+        ),
+    ];
+    for (name, ty, rows, cols, dot, rows4) in shapes {
+        let w = synthetic(ty, rows, cols);
+        let rb = ty.row_bytes(cols);
+        let x: Vec<f32> = (0..cols)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+            .collect();
+        let a = Q8Row::quantize(&x);
+        let mut out = vec![0f32; rows];
+        let (mut one, mut four) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..5 {
+            one = one.min(time(Duration::from_millis(150), || {
+                for (r, o) in out.iter_mut().enumerate() {
+                    *o = dot(&w[r * rb..(r + 1) * rb], &a);
+                }
+            }));
+            four = four.min(time(Duration::from_millis(150), || {
+                // As the driver: per chunk, rows from its four quarters side by side.
+                for c0 in (0..rows).step_by(1024) {
+                    let q = (1024.min(rows - c0)) / 4;
+                    for r in c0..c0 + q {
+                        let ws = [0, 1, 2, 3].map(|k| &w[(r + k * q) * rb..(r + k * q + 1) * rb]);
+                        for (k, v) in rows4(ws, &a).into_iter().enumerate() {
+                            out[r + k * q] = v;
+                        }
+                    }
+                }
+            }));
+        }
+        let gb = w.len() as f64 / 1e9;
+        println!(
+            "{level:6} {name:16} m=1 1 thread: dot {:7.3} ms {:6.2} GB/s | dot_rows4 {:7.3} ms {:6.2} GB/s",
+            one * 1e3,
+            gb / one,
+            four * 1e3,
+            gb / four
+        );
+    }
+}

@@ -102,6 +102,26 @@ fn reference(w: &[f32], a: &[f32]) -> (f64, f64) {
 }
 
 type Dot = fn(&[u8], &Q8Row) -> f32;
+type Rows4 = fn([&[u8]; 4], &Q8Row) -> [f32; 4];
+
+/// `dot_rows4` through the dispatcher and at every level this CPU has (`levels` =
+/// the AVX2 and AVX-512 versions, each only called when the CPU has it).
+fn rows4_levels(dispatch: Rows4, levels: [Rows4; 2]) -> Vec<(&'static str, Rows4)> {
+    let mut v: Vec<(&'static str, Rows4)> = vec![("rows4", dispatch)];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::cpu::{detected, Level};
+        if detected() >= Level::Avx2 {
+            v.push(("avx2rows4", levels[0]));
+        }
+        if detected() >= Level::Avx512 {
+            v.push(("avx512rows4", levels[1]));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = levels;
+    v
+}
 
 fn check_q8_format(
     name: &str,
@@ -110,10 +130,11 @@ fn check_q8_format(
     dequantize: fn(&[u8], &mut [f32]),
     levels: &[(&str, Dot)],
     dot4: fn(&[u8], [&Q8Row; 4]) -> [f32; 4],
+    rows4: &[(&str, Rows4)],
 ) {
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
     for case in 0..300 {
-        let nb = [1, 2, 3, 4, 5, 7, 8, 9, 28, 152][case % 10];
+        let nb = [1, 2, 3, 4, 5, 7, 8, 9, 20, 28, 152, 21][case % 12];
         let extreme = case % 3 == 0;
         let w = gen(&mut rng, nb, extreme);
         let rows: Vec<Q8Row> = (0..4)
@@ -128,6 +149,24 @@ fn check_q8_format(
                     s.to_bits(),
                     "{name} {lname} nb={nb}: {got} vs {s}"
                 );
+            }
+        }
+        // Four weight rows (this one and three more) against each activation row.
+        let more: Vec<Vec<u8>> = (0..3).map(|_| gen(&mut rng, nb, extreme)).collect();
+        let ws = [&w[..], &more[0][..], &more[1][..], &more[2][..]];
+        for a in &rows {
+            let want4 = ws.map(|wi| scalar(wi, a));
+            for (lname, f) in rows4 {
+                let got = f(ws, a);
+                for k in 0..4 {
+                    assert_eq!(
+                        got[k].to_bits(),
+                        want4[k].to_bits(),
+                        "{name} {lname} row {k} nb={nb}: {} vs {}",
+                        got[k],
+                        want4[k]
+                    );
+                }
             }
         }
         let got4 = dot4(&w, [&rows[0], &rows[1], &rows[2], &rows[3]]);
@@ -199,6 +238,25 @@ fn q8_0_levels_match_scalar_and_dequantize() {
         q8_0::dequantize,
         &q8_levels(),
         q8_0::dot4,
+        &rows4_levels(
+            q8_0::dot_rows4,
+            [
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX2 (rows4_levels).
+                    return unsafe { q8_0::dot_rows4_avx2(w, a) };
+                    #[allow(unreachable_code)]
+                    q8_0::dot_rows4(w, a)
+                },
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX-512 (rows4_levels).
+                    return unsafe { q8_0::dot_rows4_avx512(w, a) };
+                    #[allow(unreachable_code)]
+                    q8_0::dot_rows4(w, a)
+                },
+            ],
+        ),
     );
 }
 
@@ -211,6 +269,25 @@ fn q5_0_levels_match_scalar_and_dequantize() {
         q5_0::dequantize,
         &q5_levels(),
         q5_0::dot4,
+        &rows4_levels(
+            q5_0::dot_rows4,
+            [
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX2 (rows4_levels).
+                    return unsafe { q5_0::dot_rows4_avx2(w, a) };
+                    #[allow(unreachable_code)]
+                    q5_0::dot_rows4(w, a)
+                },
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX-512 (rows4_levels).
+                    return unsafe { q5_0::dot_rows4_avx512(w, a) };
+                    #[allow(unreachable_code)]
+                    q5_0::dot_rows4(w, a)
+                },
+            ],
+        ),
     );
 }
 
