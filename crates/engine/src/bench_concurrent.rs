@@ -12,13 +12,15 @@
 //! `PP` prompt and `TG` generated tokens per sequence and `B` sequences: `S_TG = B*TG / T_TG`
 //! with `T_TG` the time of the generation phase (all prompts are prefilled first, in `T_PP`),
 //! and `S = (B*PP + B*TG) / (T_PP + T_TG)`. We match both:
-//! - [`StreamsResult::speed_tg`] (`S_TG`): tokens produced by decode steps over the wall time
-//!   during which some stream was decoding. A stream's first token comes out of its prefill
-//!   forward, so each stream contributes `output_tokens - 1` decode tokens over the interval
-//!   from its first to its last token, and `T_TG` is the length of the union of those
-//!   intervals (llama-batched-bench's `TG` steps likewise all follow the prefill). When the
-//!   engine interleaves one stream's prefill with the others' decode steps, that prefill time
-//!   falls inside `T_TG`: the figure is then conservative, never flattering;
+//! - [`StreamsResult::speed_tg`] (`S_TG`): in llama-batched-bench every sequence decodes during
+//!   the whole `T_TG` (all prompts were prefilled before). Our engine admits prompts while
+//!   others decode, so the matching window is the one in which all `N` streams are decoding:
+//!   from the last stream's first token to the first stream's end. `S_TG` is the tokens that
+//!   arrived in that window (one text event per token: the prompts are plain, there are no
+//!   stop sequences) over its length `T_TG`. Should the window be empty (a stream ends before
+//!   another starts), it falls back to all decode tokens over the union of the streams'
+//!   first-to-last-token intervals, which counts interleaved prefill time as decode time and
+//!   so errs low, never high;
 //! - [`StreamsResult::speed`] (`S`): all prompt and generated tokens over the wall time from
 //!   submitting the requests to the last one finishing.
 //!
@@ -132,8 +134,11 @@ pub fn bench_concurrent(
         threads: options.threads,
         max_context: options.max_context,
         queue_capacity: 64.max(most.max(options.load_streams) + 1),
-        // The server's defaults: the load test's extra request is admitted next to the
-        // running streams when they leave room, as a server would.
+        // No prefix cache: the warm-up request's prompt is one of the streams', and a cache
+        // hit would measure the cache, not the engine (llama-batched-bench has none).
+        prefix_cache_bytes: 0,
+        // Otherwise the server's defaults: the load test's extra request is admitted next to
+        // the running streams, as a server would.
         ..EngineConfig::default()
     };
     let engine = Engine::new(
@@ -238,6 +243,8 @@ struct Timing {
     prompt_tokens: usize,
     output_tokens: usize,
     first: Option<Instant>,
+    /// When each text event arrived.
+    texts: Vec<Instant>,
     end: Instant,
 }
 
@@ -248,11 +255,14 @@ async fn follow(
     progress: Option<mpsc::UnboundedSender<()>>,
 ) -> Result<Timing> {
     let mut first = None;
+    let mut texts = Vec::new();
     while let Some(event) = stream.next().await {
         match event.map_err(failed)? {
             GenerationEvent::Started { .. } => {}
             GenerationEvent::Text(_) | GenerationEvent::ToolCall { .. } => {
-                first.get_or_insert_with(Instant::now);
+                let now = Instant::now();
+                first.get_or_insert(now);
+                texts.push(now);
                 if let Some(tx) = &progress {
                     let _ = tx.send(());
                 }
@@ -263,6 +273,7 @@ async fn follow(
                     prompt_tokens: usage.input_tokens as usize,
                     output_tokens: usage.output_tokens as usize,
                     first,
+                    texts,
                     end: Instant::now(),
                 });
             }
@@ -319,7 +330,25 @@ fn summarise(streams: usize, timings: &[Timing]) -> StreamsResult {
         .filter(|t| t.output_tokens > 1 && t.first.is_some())
         .map(|t| t.output_tokens - 1)
         .sum();
-    let t_tg_s = union_seconds(&mut intervals);
+    let mut t_tg_s = union_seconds(&mut intervals);
+    let mut speed_tg = per_second(decode_tokens, t_tg_s);
+    // The window in which every stream decodes, when there is one.
+    let all_started = timings.iter().map(|t| t.first).collect::<Option<Vec<_>>>();
+    if let Some(firsts) = all_started {
+        let from = firsts.iter().max().copied();
+        let to = timings.iter().map(|t| t.end).min();
+        if let (Some(from), Some(to)) = (from, to) {
+            if to > from {
+                let tokens = timings
+                    .iter()
+                    .flat_map(|t| &t.texts)
+                    .filter(|&&at| at > from && at <= to)
+                    .count();
+                t_tg_s = (to - from).as_secs_f64();
+                speed_tg = per_second(tokens, t_tg_s);
+            }
+        }
+    }
     let ttfts: Vec<f64> = timings
         .iter()
         .filter_map(|t| t.first.map(|f| (f - t.start).as_secs_f64() * 1e3))
@@ -330,7 +359,7 @@ fn summarise(streams: usize, timings: &[Timing]) -> StreamsResult {
         generated_tokens,
         t_s,
         t_tg_s,
-        speed_tg: per_second(decode_tokens, t_tg_s),
+        speed_tg,
         speed: per_second(prompt_tokens + generated_tokens, t_s),
         ttft_mean_ms: crate::bench::mean(&ttfts),
     }
@@ -434,6 +463,7 @@ mod tests {
                 prompt_tokens: 128,
                 output_tokens: 11,
                 first: Some(at(1000)),
+                texts: (0..11).map(|i| at(1000 + i * 100)).collect(),
                 end: at(2000),
             },
             Timing {
@@ -441,6 +471,7 @@ mod tests {
                 prompt_tokens: 128,
                 output_tokens: 11,
                 first: Some(at(3000)),
+                texts: (0..11).map(|i| at(3000 + i * 100)).collect(),
                 end: at(4000),
             },
         ];
@@ -450,6 +481,25 @@ mod tests {
         assert!((row.speed_tg - 10.0).abs() < 1e-9);
         assert!((row.speed - (256.0 + 22.0) / 4.0).abs() < 1e-9);
         assert!((row.ttft_mean_ms - 2000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn overlapping_streams_count_the_window_where_all_decode() {
+        // Stream a decodes 0-2 s, stream b starts decoding at 1 s (its prefill ran while a
+        // decoded) and ends at 3 s: both decode in 1-2 s, 10 tokens each there.
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let stream = |from: u64| Timing {
+            start: t0,
+            prompt_tokens: 128,
+            output_tokens: 21,
+            first: Some(at(from)),
+            texts: (0..21).map(|i| at(from + i * 100)).collect(),
+            end: at(from + 2000),
+        };
+        let row = summarise(2, &[stream(0), stream(1000)]);
+        assert!((row.t_tg_s - 1.0).abs() < 1e-9, "{}", row.t_tg_s);
+        assert!((row.speed_tg - 20.0).abs() < 1e-9, "{}", row.speed_tg);
     }
 
     /// The whole path on a tiny random-weight model: every round and the load test report
