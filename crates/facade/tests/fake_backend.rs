@@ -3,18 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use bedrock_local_core::{
     BackendError, EmbedRequest, Embeddings, GenerateRequest, GenerationEvent, GenerationStream,
     InferenceBackend, LocalModelName, ModelStatus, Prompt, StopReason, TokenCount, Truncate, Usage,
 };
-use bedrock_local_facade::{record_invoker, router, AppState, FacadeConfig};
-use bedrock_local_registry::{Registry, RegistryConfig};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use bedrock_local_facade::{record_invoker, router, AppState};
 
 /// Answers with the last user message, word by word; special prompts trigger failures.
 struct Echo;
@@ -161,14 +159,7 @@ impl InferenceBackend for Echo {
 }
 
 fn state() -> (AppState, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = Registry::new(RegistryConfig {
-        data_dir: dir.path().to_path_buf(),
-        ..RegistryConfig::default()
-    })
-    .unwrap();
-    let state = AppState::new(Arc::new(Echo), Arc::new(registry), FacadeConfig::default());
-    (state, dir)
+    common::state_with(Arc::new(Echo))
 }
 
 fn app() -> (axum::Router, tempfile::TempDir) {
@@ -182,19 +173,8 @@ async fn call(
     uri: &str,
     body: &str,
 ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKID/20261126/eu-west-1/bedrock/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, bytes) =
+        common::send(app, method, uri, "eu-west-1", body.to_string()).await;
     let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     (status, headers, json)
 }
@@ -336,19 +316,8 @@ async fn call_stream(
     use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
     use aws_smithy_types::event_stream::HeaderValue;
 
-    let request = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let mut bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, mut bytes) =
+        common::send(app, "POST", uri, "us-east-1", body.to_string()).await;
     if status != StatusCode::OK {
         return (
             status,

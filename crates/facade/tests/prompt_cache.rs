@@ -4,21 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use bedrock_local_core::{
     BackendError, CachePoint, EmbedRequest, Embeddings, GenerateRequest, GenerationEvent,
     GenerationStream, InferenceBackend, LocalModelName, ModelStatus, Prompt, StopReason,
     TokenCount, Usage,
 };
-use bedrock_local_facade::{router, AppState, FacadeConfig};
-use bedrock_local_registry::{Registry, RegistryConfig};
-use http_body_util::BodyExt;
+use bedrock_local_facade::router;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 /// Answers "ok" and reports the prompt as 124 tokens: with a cache point, 100 read from the
 /// cache, 20 written to it and 4 fresh. Records the cache point of every request.
@@ -75,31 +73,14 @@ impl InferenceBackend for Caching {
 }
 
 fn app() -> (axum::Router, Arc<Caching>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = Registry::new(RegistryConfig {
-        data_dir: dir.path().to_path_buf(),
-        ..RegistryConfig::default()
-    })
-    .unwrap();
     let backend = Arc::new(Caching::default());
-    let state = AppState::new(backend.clone(), Arc::new(registry), FacadeConfig::default());
+    let (state, dir) = common::state_with(backend.clone());
     (router(state), backend, dir)
 }
 
 async fn post(app: &axum::Router, uri: &str, body: &Value) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let request = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, bytes) =
+        common::send(app, "POST", uri, "us-east-1", body.to_string()).await;
     (status, headers, bytes.to_vec())
 }
 
