@@ -23,6 +23,7 @@
 //! the keys and values a fresh prefill would: reuse never changes an output.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError};
 use std::sync::Arc;
@@ -251,9 +252,28 @@ impl Runner {
             if !self.gather(rx) {
                 break;
             }
-            self.step();
+            let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| self.step()));
+            if stepped.is_err() {
+                self.fail_pending("the inference step panicked");
+            }
         }
         tracing::debug!("batcher stopped");
+    }
+
+    /// Answers every pending step with an error and forgets those sequences' caches (a
+    /// step that failed half-way may have extended some of them): the batcher keeps
+    /// serving the next requests.
+    fn fail_pending(&mut self, why: &str) {
+        tracing::error!(reason = why, "batched step failed");
+        for s in self.seqs.values_mut() {
+            if let Some(p) = s.pending.take() {
+                let _ = p
+                    .reply
+                    .send(Err(EngineError::InvalidRequest(why.to_string())));
+                s.cache = self.model.new_cache();
+                s.history.clear();
+            }
+        }
     }
 
     /// Takes messages until there is work and no sampling sequence is worth waiting for.
