@@ -1,4 +1,4 @@
-//! [`Engine`]: the candle implementation of `bedrock_local_core::InferenceBackend`.
+//! [`Engine`]: the implementation of `bedrock_local_core::InferenceBackend`.
 //!
 //! Owns the front door: which models exist, their queues, admission (a full queue answers
 //! `Overloaded` at once), and the mapping of engine failures to `BackendError`. Generation
@@ -29,10 +29,10 @@ pub const EVENT_BUFFER: usize = 64;
 pub struct EngineConfig {
     /// CPU threads for one forward (`None` or 0: the CPUs this process may use, see
     /// [`crate::threads::default_threads`]; the count in use is
-    /// [`EngineConfig::resolved_threads`]). Applied by setting `CANDLE_NUM_THREADS` and
-    /// `RAYON_NUM_THREADS` when the engine is built: candle reads them once, at its first
-    /// parallel operation in the process, so build the engine before anything else runs candle
-    /// code.
+    /// [`EngineConfig::resolved_threads`]). Sizes our compute pool (created at the first
+    /// forward in the process) and candle's (embeddings; set through `CANDLE_NUM_THREADS` and
+    /// `RAYON_NUM_THREADS`, read at its first parallel operation), so build the engine before
+    /// anything else runs inference.
     pub threads: Option<usize>,
     /// Upper bound on a model's context window (and so its KV cache), whatever its GGUF
     /// declares. Lower it to bound memory; raise it for long prompts.
@@ -79,7 +79,7 @@ struct Slot {
     embed_gate: Gate,
 }
 
-/// The candle CPU engine. Cheap to share behind an `Arc`; all methods take `&self`.
+/// The CPU engine. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct Engine {
     slots: BTreeMap<LocalModelName, Slot>,
     config: EngineConfig,

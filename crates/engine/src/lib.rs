@@ -1,18 +1,23 @@
-//! The candle CPU inference engine of bedrock-local.
+//! The CPU inference engine of bedrock-local.
 //!
-//! Owns everything that touches candle, tokenizers and minijinja (and nothing else in the
-//! workspace may): GGUF loading, safetensors encoders for embeddings, one file per architecture under `arch/`, the tokenizer built
-//! from GGUF metadata, chat templates, sampling, stop-sequence handling and the worker thread
-//! that runs inference off the async runtime. The facade sees it only through
+//! Owns everything that touches model weights, candle, tokenizers and minijinja (and nothing
+//! else in the workspace may): memory-mapped GGUF models run by our own decoder and kernels,
+//! safetensors encoders for embeddings (candle), the tokenizer built from GGUF metadata, chat
+//! templates, sampling, stop-sequence handling, continuous batching and the threads that run
+//! inference off the async runtime. The facade sees it only through
 //! `bedrock_local_core::InferenceBackend`, implemented by [`Engine`].
 //!
 //! Map of the crate:
 //! - [`backend`]: [`Engine`] and [`EngineConfig`]: models, queues, admission, error mapping;
-//! - `worker`: one OS thread per model, lazy loading, the request lifecycle;
+//! - `worker`: per model an admission thread and one thread per running request, lazy
+//!   loading, the request lifecycle; `batcher`: every running sequence's step in one forward
+//!   (continuous batching); `prefix_cache`: keys/values of earlier prompts reused;
 //! - `queue`: each model's bounded queue, interactive requests before batch-job records, and
 //!   the same rules for embedding calls (`Gate`);
 //! - [`loader`]: GGUF -> tokenizer + chat template + weights; prompt -> token ids;
-//! - [`arch`]: [`arch::CausalLm`] and one file per architecture (qwen2, gemma3, llama);
+//! - [`arch`]: one batch-invariant transformer for every architecture (qwen2, gemma3, llama)
+//!   over the mapped GGUF; [`kernels`]: quantized matrix products with run-time SIMD
+//!   dispatch and the compute pool;
 //! - [`generate`]: the decode loop; [`sampling`]: next-token choice; [`stream`]: UTF-8-safe
 //!   detokenization and stop sequences;
 //! - [`tools`]: tool-call syntax, forced calls, parsing calls out of the output;
