@@ -69,7 +69,7 @@ fn bench_matmul() {
             let mat = QMatrix::new(ty, rows, cols, Bytes::from_vec(synthetic(ty, rows, cols)))
                 .unwrap_or_else(|e| panic!("{e}"));
             let bytes = (ty.row_bytes(cols) * rows) as f64;
-            for m in [1usize, 4, 128] {
+            for m in [1usize, 4, 8, 128] {
                 if level == "scalar" && m == 128 && rows > 10_000 {
                     continue;
                 }
@@ -255,6 +255,92 @@ fn bench_rows4() {
             gb / one,
             four * 1e3,
             gb / four
+        );
+    }
+}
+
+/// Eight activation rows, single-thread A/B: two `dot4` per weight row against one `dot8`,
+/// interleaved so both see the same machine load.
+#[test]
+#[ignore = "benchmark"]
+fn bench_dot8() {
+    use super::act::Q8Row;
+    use super::{q5_0, q8_0};
+    type Dot4 = fn(&[u8], [&Q8Row; 4]) -> [f32; 4];
+    type Dot8 = fn(&[u8], [&Q8Row; 8]) -> [f32; 8];
+    let level = cpu::level().name();
+    let shapes: [(&str, WeightType, usize, usize, Dot4, Dot8); 4] = [
+        (
+            "q8_0 896->4864",
+            WeightType::Q8_0,
+            4864,
+            896,
+            q8_0::dot4,
+            q8_0::dot8,
+        ),
+        (
+            "q8_0 640->2048",
+            WeightType::Q8_0,
+            2048,
+            640,
+            q8_0::dot4,
+            q8_0::dot8,
+        ),
+        (
+            "q5_0 4864->896",
+            WeightType::Q5_0,
+            896,
+            4864,
+            q5_0::dot4,
+            q5_0::dot8,
+        ),
+        (
+            "q5_0 640->2048",
+            WeightType::Q5_0,
+            2048,
+            640,
+            q5_0::dot4,
+            q5_0::dot8,
+        ),
+    ];
+    for (name, ty, rows, cols, dot4, dot8) in shapes {
+        let w = synthetic(ty, rows, cols);
+        let rb = ty.row_bytes(cols);
+        let acts: Vec<Q8Row> = (0..8)
+            .map(|k| {
+                let x: Vec<f32> = (0..cols)
+                    .map(|i| (((i + 13 * k) * 37 % 101) as f32 - 50.0) / 25.0)
+                    .collect();
+                Q8Row::quantize(&x)
+            })
+            .collect();
+        let a: [&Q8Row; 8] = std::array::from_fn(|k| &acts[k]);
+        let mut out = vec![0f32; 8 * rows];
+        let (mut two4, mut one8) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..5 {
+            one8 = one8.min(time(Duration::from_millis(150), || {
+                for r in 0..rows {
+                    let v = dot8(&w[r * rb..(r + 1) * rb], a);
+                    out[8 * r..8 * r + 8].copy_from_slice(&v);
+                }
+            }));
+            two4 = two4.min(time(Duration::from_millis(150), || {
+                for r in 0..rows {
+                    let wr = &w[r * rb..(r + 1) * rb];
+                    let lo = dot4(wr, [a[0], a[1], a[2], a[3]]);
+                    let hi = dot4(wr, [a[4], a[5], a[6], a[7]]);
+                    out[8 * r..8 * r + 4].copy_from_slice(&lo);
+                    out[8 * r + 4..8 * r + 8].copy_from_slice(&hi);
+                }
+            }));
+        }
+        let gmac = (rows * cols * 8) as f64 / 1e9;
+        println!(
+            "{level:6} {name:16} m=8 1 thread: 2x dot4 {:7.3} ms {:6.1} GMAC/s | dot8 {:7.3} ms {:6.1} GMAC/s",
+            two4 * 1e3,
+            gmac / two4,
+            one8 * 1e3,
+            gmac / one8
         );
     }
 }

@@ -84,7 +84,7 @@ fn matmul_is_canonical_for_any_m_and_thread_count() {
             })
             .collect();
         for pool in &pools {
-            for m in [1, 7, 33] {
+            for m in [1, 7, 8, 16, 33] {
                 let mut out = vec![f32::NAN; m * rows];
                 mat.try_matmul(&x[..m * cols], m, &mut out, pool).unwrap();
                 for (k, (g, w)) in out.iter().zip(&want).enumerate() {

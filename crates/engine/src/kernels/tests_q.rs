@@ -103,6 +103,26 @@ fn reference(w: &[f32], a: &[f32]) -> (f64, f64) {
 
 type Dot = fn(&[u8], &Q8Row) -> f32;
 type Rows4 = fn([&[u8]; 4], &Q8Row) -> [f32; 4];
+type Dot8 = fn(&[u8], [&Q8Row; 8]) -> [f32; 8];
+
+/// `dot8` through the dispatcher and at every level this CPU has (`levels` = the AVX2 and
+/// AVX-512 versions, each only called when the CPU has it).
+fn dot8_levels(dispatch: Dot8, levels: [Dot8; 2]) -> Vec<(&'static str, Dot8)> {
+    let mut v: Vec<(&'static str, Dot8)> = vec![("dot8", dispatch)];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::cpu::{detected, Level};
+        if detected() >= Level::Avx2 {
+            v.push(("avx2x8", levels[0]));
+        }
+        if detected() >= Level::Avx512 {
+            v.push(("avx512x8", levels[1]));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = levels;
+    v
+}
 
 /// `dot_rows4` through the dispatcher and at every level this CPU has (`levels` =
 /// the AVX2 and AVX-512 versions, each only called when the CPU has it).
@@ -123,6 +143,7 @@ fn rows4_levels(dispatch: Rows4, levels: [Rows4; 2]) -> Vec<(&'static str, Rows4
     v
 }
 
+#[allow(clippy::too_many_arguments)] // one list per kernel family under test
 fn check_q8_format(
     name: &str,
     gen: fn(&mut StdRng, usize, bool) -> Vec<u8>,
@@ -131,6 +152,7 @@ fn check_q8_format(
     levels: &[(&str, Dot)],
     dot4: fn(&[u8], [&Q8Row; 4]) -> [f32; 4],
     rows4: &[(&str, Rows4)],
+    dot8s: &[(&str, Dot8)],
 ) {
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
     for case in 0..300 {
@@ -172,6 +194,25 @@ fn check_q8_format(
         let got4 = dot4(&w, [&rows[0], &rows[1], &rows[2], &rows[3]]);
         for (g, s) in got4.iter().zip(&want) {
             assert_eq!(g.to_bits(), s.to_bits(), "{name} dot4 nb={nb}");
+        }
+        // One weight row against eight activation rows (these four and four more).
+        let rows8: Vec<Q8Row> = (0..4)
+            .map(|_| Q8Row::quantize(&activations(&mut rng, nb * 32)))
+            .collect();
+        let a8: Vec<&Q8Row> = rows.iter().chain(&rows8).collect();
+        let a8: [&Q8Row; 8] = [a8[0], a8[1], a8[2], a8[3], a8[4], a8[5], a8[6], a8[7]];
+        let want8 = a8.map(|a| scalar(&w, a));
+        for (lname, f) in dot8s {
+            let got = f(&w, a8);
+            for k in 0..8 {
+                assert_eq!(
+                    got[k].to_bits(),
+                    want8[k].to_bits(),
+                    "{name} {lname} row {k} nb={nb}: {} vs {}",
+                    got[k],
+                    want8[k]
+                );
+            }
         }
         if !extreme {
             let mut wf = vec![0f32; nb * 32];
@@ -257,6 +298,25 @@ fn q8_0_levels_match_scalar_and_dequantize() {
                 },
             ],
         ),
+        &dot8_levels(
+            q8_0::dot8,
+            [
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX2 (dot8_levels).
+                    return unsafe { q8_0::dot8_avx2(w, a) };
+                    #[allow(unreachable_code)]
+                    q8_0::dot8(w, a)
+                },
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX-512 (dot8_levels).
+                    return unsafe { q8_0::dot8_avx512(w, a) };
+                    #[allow(unreachable_code)]
+                    q8_0::dot8(w, a)
+                },
+            ],
+        ),
     );
 }
 
@@ -285,6 +345,25 @@ fn q5_0_levels_match_scalar_and_dequantize() {
                     return unsafe { q5_0::dot_rows4_avx512(w, a) };
                     #[allow(unreachable_code)]
                     q5_0::dot_rows4(w, a)
+                },
+            ],
+        ),
+        &dot8_levels(
+            q5_0::dot8,
+            [
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX2 (dot8_levels).
+                    return unsafe { q5_0::dot8_avx2(w, a) };
+                    #[allow(unreachable_code)]
+                    q5_0::dot8(w, a)
+                },
+                |w, a| {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has AVX-512 (dot8_levels).
+                    return unsafe { q5_0::dot8_avx512(w, a) };
+                    #[allow(unreachable_code)]
+                    q5_0::dot8(w, a)
                 },
             ],
         ),
