@@ -254,18 +254,22 @@ impl Runner {
             }
             let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| self.step()));
             if stepped.is_err() {
-                self.fail_pending("the inference step panicked");
+                let ids: Vec<u64> = self.seqs.keys().copied().collect();
+                self.fail(&ids, "the inference step panicked");
             }
         }
         tracing::debug!("batcher stopped");
     }
 
-    /// Answers every pending step with an error and forgets those sequences' caches (a
-    /// step that failed half-way may have extended some of them): the batcher keeps
+    /// Answers the pending steps of `ids` with an error and forgets those sequences' caches
+    /// (a step that failed half-way may have extended some of them): the batcher keeps
     /// serving the next requests.
-    fn fail_pending(&mut self, why: &str) {
+    fn fail(&mut self, ids: &[u64], why: &str) {
         tracing::error!(reason = why, "batched step failed");
-        for s in self.seqs.values_mut() {
+        for id in ids {
+            let Some(s) = self.seqs.get_mut(id) else {
+                continue;
+            };
             if let Some(p) = s.pending.take() {
                 let _ = p
                     .reply
@@ -488,18 +492,8 @@ impl Runner {
         let mut logits = match result {
             Ok(logits) => logits.into_iter(),
             Err(e) => {
-                tracing::error!(error = %e, "batched forward failed");
-                for (id, _, _) in &plan {
-                    if let Some(s) = self.seqs.get_mut(id) {
-                        if let Some(p) = s.pending.take() {
-                            let _ = p
-                                .reply
-                                .send(Err(EngineError::InvalidRequest(e.to_string())));
-                        }
-                        s.cache = self.model.new_cache();
-                        s.history.clear();
-                    }
-                }
+                let ids: Vec<u64> = plan.iter().map(|&(id, _, _)| id).collect();
+                self.fail(&ids, &e.to_string());
                 return;
             }
         };

@@ -46,7 +46,9 @@ pub struct Transformer {
     output_norm: Vec<f32>,
     layers: Vec<Layer>,
     rope_global: Rope,
-    rope_local: Rope,
+    /// Only for models with sliding-window layers (others would build a second copy of the
+    /// global table).
+    rope_local: Option<Rope>,
 }
 
 /// One sequence's keys and values, `[position][kv_heads * head_dim]` per layer. Every
@@ -180,7 +182,11 @@ impl Transformer {
             });
         }
         let rope_global = Rope::new(c.head_dim, c.rope_global, c.rope_style, c.context);
-        let rope_local = Rope::new(c.head_dim, c.rope_local, c.rope_style, c.context);
+        let rope_local = c
+            .windows
+            .iter()
+            .any(Option::is_some)
+            .then(|| Rope::new(c.head_dim, c.rope_local, c.rope_style, c.context));
         Ok(Self {
             config,
             embed,
@@ -276,7 +282,7 @@ impl Transformer {
                 ops::rms_norm_in_place(&mut k, nk, c.eps);
             }
             let rope = match layer.window {
-                Some(_) => &self.rope_local,
+                Some(_) => self.rope_local.as_ref().unwrap_or(&self.rope_global),
                 None => &self.rope_global,
             };
             for (r, &(_, pos)) in rows.iter().enumerate() {
