@@ -105,14 +105,54 @@ fn qwen_honours_max_tokens_and_stop_sequences() {
 }
 
 /// Greedy continuations of "The capital of France is" (16 tokens) that llama.cpp's
-/// `llama-simple` prints for the same files. Qwen's is reproduced exactly. Gemma's 270M base
-/// model reaches a near tie at its 10th token (" largest" vs " capital", logits 0.3 apart,
-/// within what different kernels' rounding moves), so only the text before it must match.
+/// `llama-simple` prints for the same files.
+///
+/// Exact text equality with another engine is not a stable property: llama.cpp keeps keys and
+/// values in f16, and both engines quantize activations to 8 bits, where a rounding change in
+/// the last bit of one value can move a logit by ~0.1. Both continuations pass near ties
+/// (Qwen after " Paris.": " The" and " Paris" 0.03 apart; Gemma at " largest" vs " capital",
+/// 0.06 apart here). So each test checks the text up to its first near tie exactly, and
+/// (teacher-forced along llama.cpp's whole continuation) that every token llama.cpp chose is
+/// within [`NEAR_TIE`] of our best logit at that step.
 const QWEN_FRANCE: &str =
     " Paris. Paris is located in the northwestern part of France. The capital of";
+const QWEN_FRANCE_STABLE: &str = " Paris.";
 const GEMMA_FRANCE: &str =
     " the capital of the country of France. It is the largest city in France.";
 const GEMMA_FRANCE_STABLE: &str = " the capital of the country of France. It is the";
+const NEAR_TIE: f32 = 0.25;
+
+/// Runs `prompt + continuation` through the model one token at a time and checks that each
+/// continuation token's logit is within [`NEAR_TIE`] of the largest.
+fn follows_llama_cpp(var: &str, prompt: &str, continuation: &str) {
+    use bedrock_local_engine::arch::{self, LoadOptions};
+    use bedrock_local_engine::tokenizer::GgufTokenizer;
+    let path = PathBuf::from(std::env::var_os(var).unwrap());
+    let mut file = std::fs::File::open(&path).unwrap();
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file).unwrap();
+    let tok = GgufTokenizer::from_gguf(&content).unwrap();
+    let ids = tok
+        .encode(&format!("{prompt}{continuation}"), true)
+        .unwrap();
+    let start = tok.encode(prompt, true).unwrap().len();
+    assert_eq!(ids[..start], tok.encode(prompt, true).unwrap()[..]);
+    let mut m = arch::load(&path, LoadOptions { max_context: 512 }).unwrap();
+    let mut logits: Vec<f32> = m.forward(&ids[..start], 0).unwrap().to_vec1().unwrap();
+    let mut worst = 0f32;
+    for (i, &want) in ids.iter().enumerate().skip(start) {
+        let best = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let got = logits[want as usize];
+        worst = worst.max(best - got);
+        assert!(
+            got >= best - NEAR_TIE,
+            "step {}: llama.cpp's {:?} scores {got}, our best {best}",
+            i - start,
+            tok.decode(&[want]).unwrap()
+        );
+        logits = m.forward(&[want], i).unwrap().to_vec1().unwrap();
+    }
+    eprintln!("{var}: llama.cpp's tokens at most {worst} below our best logit");
+}
 
 #[test]
 fn qwen_matches_llama_cpp_on_a_raw_prompt() {
@@ -121,10 +161,19 @@ fn qwen_matches_llama_cpp_on_a_raw_prompt() {
     };
     let prompt = Prompt::Raw("The capital of France is".into());
     let (text, reason, usage) = generate(&engine, &name, prompt, 16, &[]);
-    assert_eq!(text, QWEN_FRANCE);
+    eprintln!("qwen: {text:?}");
+    assert!(
+        text.starts_with(QWEN_FRANCE_STABLE),
+        "{text:?} vs llama.cpp's {QWEN_FRANCE:?}"
+    );
     assert_eq!(
         (reason, usage.input_tokens, usage.output_tokens),
         (StopReason::MaxTokens, 5, 16)
+    );
+    follows_llama_cpp(
+        "BEDROCK_LOCAL_TEST_QWEN_GGUF",
+        "The capital of France is",
+        QWEN_FRANCE,
     );
 }
 
@@ -141,6 +190,11 @@ fn gemma_continues_a_raw_prompt() {
         "{a:?} vs llama.cpp's {GEMMA_FRANCE:?}"
     );
     assert_eq!(usage.input_tokens, 6); // <bos> + 5 words
+    follows_llama_cpp(
+        "BEDROCK_LOCAL_TEST_GEMMA_GGUF",
+        "The capital of France is",
+        GEMMA_FRANCE,
+    );
     let (b, _, _) = generate(&engine, &name, prompt, 16, &[]);
     assert_eq!(a, b);
     // Chat through the built-in Gemma template works too.

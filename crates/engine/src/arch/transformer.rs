@@ -15,7 +15,7 @@
 use super::config::Config;
 use super::gguf::Gguf;
 use super::ops::{self, Rope};
-use crate::kernels::{Pool, QMatrix};
+use crate::kernels::{attention, Pool, QMatrix};
 use crate::{EngineError, Result};
 
 struct Layer {
@@ -51,8 +51,9 @@ pub struct Transformer {
     rope_local: Option<Rope>,
 }
 
-/// One sequence's keys and values, `[position][kv_heads * head_dim]` per layer. Every
-/// position is kept (windowed layers only read the last `window`), so a cache can be cut
+/// One sequence's keys and values per layer: values `[position][kv_heads * head_dim]`, keys
+/// in the blocked layout of `kernels::attention` (16 positions per block). Every position is
+/// kept (windowed layers only read the last `window`), so a cache can be cut
 /// back to any prefix and reused.
 #[derive(Clone, Default)]
 pub struct SeqCache {
@@ -74,9 +75,9 @@ impl SeqCache {
 
     /// Floats per position in each layer.
     fn width(&self) -> usize {
-        match (self.len, self.keys.first()) {
+        match (self.len, self.values.first()) {
             (0, _) | (_, None) => 0,
-            (len, Some(k)) => k.len() / len,
+            (len, Some(v)) => v.len() / len,
         }
     }
 
@@ -84,9 +85,10 @@ impl SeqCache {
     pub fn truncate(&mut self, n: usize) {
         if n < self.len {
             let w = self.width();
-            for l in self.keys.iter_mut().chain(self.values.iter_mut()) {
-                l.truncate(n * w);
-            }
+            self.keys
+                .iter_mut()
+                .for_each(|l| l.truncate(attention::keys_len(w, n)));
+            self.values.iter_mut().for_each(|l| l.truncate(n * w));
             self.len = n;
         }
     }
@@ -95,10 +97,10 @@ impl SeqCache {
     pub fn prefix(&self, n: usize) -> SeqCache {
         let n = n.min(self.len);
         let w = self.width();
-        let cut = |ls: &Vec<Vec<f32>>| ls.iter().map(|l| l[..n * w].to_vec()).collect();
+        let cut = |ls: &Vec<Vec<f32>>, len: usize| ls.iter().map(|l| l[..len].to_vec()).collect();
         SeqCache {
-            keys: cut(&self.keys),
-            values: cut(&self.values),
+            keys: cut(&self.keys, attention::keys_len(w, n)),
+            values: cut(&self.values, n * w),
             len: n,
         }
     }
@@ -292,7 +294,8 @@ impl Transformer {
             let mut r = 0;
             for step in steps.iter_mut() {
                 let len = step.tokens.len();
-                step.cache.keys[l].extend_from_slice(&k[r * kv_dim..(r + len) * kv_dim]);
+                let (keys, start) = (&mut step.cache.keys[l], step.cache.len);
+                attention::store_keys(keys, kv_dim, start, &k[r * kv_dim..(r + len) * kv_dim]);
                 step.cache.values[l].extend_from_slice(&v[r * kv_dim..(r + len) * kv_dim]);
                 r += len;
             }
@@ -363,18 +366,21 @@ impl Transformer {
             let cache = &*steps[s].cache;
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
             let base = r * c.q_dim() + kv_head * group * dim;
-            let mut scores = Vec::new();
-            ops::attend(
+            let mut scratch = Vec::new();
+            let layer = attention::Cache {
+                keys: &cache.keys[l],
+                values: &cache.values[l],
+                kv_dim,
+            };
+            attention::attend(
                 &q[base..base + group * dim],
                 dim,
-                &cache.keys[l],
-                &cache.values[l],
-                kv_dim,
-                kv_head * dim,
+                layer,
+                kv_head,
                 first,
                 pos,
                 c.attn_scale,
-                &mut scores,
+                &mut scratch,
                 out,
             );
         });

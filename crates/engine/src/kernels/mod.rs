@@ -39,6 +39,7 @@
 
 pub mod act;
 pub mod act_k;
+pub mod attention;
 pub mod cpu;
 pub mod float;
 mod pool;
