@@ -134,6 +134,55 @@ impl Q8Row {
 
 /// `v.round()` (half away from zero) in a form that vectorizes: `v - trunc(v)` is exact, so
 /// comparing it with one half decides the rounding exactly as `f32::round` does.
+/// Eight activation rows packed for the 8-row kernels (`dot_tile8` of Q8_0 and Q5_0): per
+/// block pair, the eight rows' 64 `qu` bytes back to back, then (in `d16`) their 16 scales.
+/// One base pointer and fixed offsets reach every row, so the kernels keep their 8
+/// accumulators in registers instead of spilling 16 row pointers. Only rows with an even
+/// block count are packed.
+#[derive(Clone, Debug, Default)]
+pub struct Q8Tile8 {
+    qu: Vec<u8>,
+    d16: Vec<f32>,
+    pairs: usize,
+}
+
+impl Q8Tile8 {
+    /// Packs `rows` (all the same even number of blocks); `None` otherwise.
+    pub fn pack(rows: [&Q8Row; 8]) -> Option<Self> {
+        let blocks = rows[0].blocks();
+        if !blocks.is_multiple_of(2) || rows.iter().any(|r| r.blocks() != blocks) {
+            return None;
+        }
+        let pairs = blocks / 2;
+        let mut qu = Vec::with_capacity(pairs * 8 * 2 * QK);
+        let mut d16 = Vec::with_capacity(pairs * 8 * 16);
+        for p in 0..pairs {
+            for r in &rows {
+                qu.extend_from_slice(&r.qu[p * 2 * QK..(p + 1) * 2 * QK]);
+            }
+            for r in &rows {
+                d16.extend_from_slice(&r.d16[p * 16..(p + 1) * 16]);
+            }
+        }
+        Some(Self { qu, d16, pairs })
+    }
+
+    /// Block pairs per row.
+    pub fn pairs(&self) -> usize {
+        self.pairs
+    }
+
+    /// The packed `qu` bytes (`pairs x 8 rows x 64`).
+    pub fn qu(&self) -> &[u8] {
+        &self.qu
+    }
+
+    /// The packed pair scales (`pairs x 8 rows x 16`).
+    pub fn d16(&self) -> &[f32] {
+        &self.d16
+    }
+}
+
 #[inline]
 fn round_half_away(v: f32) -> f32 {
     let t = v.trunc();

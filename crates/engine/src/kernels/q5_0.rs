@@ -122,14 +122,15 @@ pub fn dot_rows4(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
 #[cfg(target_arch = "x86_64")]
 pub use x86::{
     dot4_avx2, dot4_avx512, dot8_avx2, dot8_avx512, dot_avx2, dot_avx512, dot_rows4_avx2,
-    dot_rows4_avx512,
+    dot_rows4_avx512, dot_tile8_avx512,
 };
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::q8_0::{dw_f16c, pair_dw, reduce4};
+    use super::super::q8_0::{dw_f16c, pair_dw, reduce4, reduce_zmm, tile8};
     use super::super::{f16_to_f32, reduce_lanes};
     use super::{block_scalar, Q8Row, BLOCK_BYTES, QK};
+    use crate::kernels::act::Q8Tile8;
     use std::arch::x86_64::*;
 
     #[inline]
@@ -364,18 +365,19 @@ mod x86 {
             }
             b += 2;
         }
+        if b == nb {
+            return reduce_zmm(&acc);
+        }
         let mut out = [0f32; N];
         for i in 0..N {
             let mut lanes = [0f32; 16];
             _mm512_storeu_ps(lanes.as_mut_ptr(), acc[i]);
-            if b < nb {
-                block_scalar(
-                    &w[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES],
-                    a[i],
-                    b,
-                    &mut lanes,
-                );
-            }
+            block_scalar(
+                &w[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES],
+                a[i],
+                b,
+                &mut lanes,
+            );
             out[i] = reduce_lanes(&mut lanes);
         }
         out
@@ -492,6 +494,19 @@ mod x86 {
     /// As [`dot_avx512`], for each of the eight rows.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
     pub unsafe fn dot8_avx512(w: &[u8], a: [&Q8Row; 8]) -> [f32; 8] {
-        dot_n(w, a)
+        match Q8Tile8::pack(a) {
+            Some(t) => dot_tile8_avx512(w, &t),
+            None => dot_n(w, a),
+        }
+    }
+
+    /// [`dot_avx512`] of one weight row against the eight packed rows of `t` (the body is
+    /// shared with Q8_0: `q8_0::tile8`).
+    ///
+    /// # Safety
+    /// As [`dot_avx512`]; `w` must hold `2 * t.pairs()` blocks.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot_tile8_avx512(w: &[u8], t: &Q8Tile8) -> [f32; 8] {
+        tile8::<BLOCK_BYTES>(w, t, |blk| pair_weights(blk))
     }
 }

@@ -107,15 +107,16 @@ pub fn dot_rows4(w: [&[u8]; 4], a: &Q8Row) -> [f32; 4] {
 #[cfg(target_arch = "x86_64")]
 pub use x86::{
     dot4_avx2, dot4_avx512, dot8_avx2, dot8_avx512, dot_avx2, dot_avx512, dot_rows4_avx2,
-    dot_rows4_avx512,
+    dot_rows4_avx512, dot_tile8_avx512,
 };
 #[cfg(target_arch = "x86_64")]
-pub(super) use x86::{dw_f16c, pair_dw, reduce4};
+pub(super) use x86::{dw_f16c, pair_dw, reduce4, reduce_zmm, tile8};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::super::{f16_to_f32, reduce_lanes};
     use super::{block_scalar, Q8Row, BLOCK_BYTES, QK};
+    use crate::kernels::act::Q8Tile8;
     use std::arch::x86_64::*;
 
     /// One block's signed weights.
@@ -319,19 +320,50 @@ mod x86 {
             }
             b += 2;
         }
+        if b == nb {
+            return reduce_zmm(&acc);
+        }
         let mut out = [0f32; N];
         for i in 0..N {
             let mut lanes = [0f32; 16];
             _mm512_storeu_ps(lanes.as_mut_ptr(), acc[i]);
-            if b < nb {
-                block_scalar(
-                    &w[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES],
-                    a[i],
-                    b,
-                    &mut lanes,
-                );
-            }
+            block_scalar(
+                &w[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES],
+                a[i],
+                b,
+                &mut lanes,
+            );
             out[i] = reduce_lanes(&mut lanes);
+        }
+        out
+    }
+
+    /// [`reduce_lanes`] of each 16-lane accumulator, four at a time through [`reduce4`]
+    /// (its first halving step is `low half + high half`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub(in super::super) unsafe fn reduce_zmm<const N: usize>(acc: &[__m512; N]) -> [f32; N] {
+        let half = |v: __m512| {
+            let lo = _mm512_castps512_ps256(v);
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+            _mm256_add_ps(lo, hi)
+        };
+        let mut out = [0f32; N];
+        let mut i = 0;
+        while i + 4 <= N {
+            let r = reduce4([
+                half(acc[i]),
+                half(acc[i + 1]),
+                half(acc[i + 2]),
+                half(acc[i + 3]),
+            ]);
+            out[i..i + 4].copy_from_slice(&r);
+            i += 4;
+        }
+        for (o, v) in out[i..].iter_mut().zip(&acc[i..]) {
+            let mut lanes = [0f32; 16];
+            _mm512_storeu_ps(lanes.as_mut_ptr(), *v);
+            *o = reduce_lanes(&mut lanes);
         }
         out
     }
@@ -474,8 +506,53 @@ mod x86 {
     /// As [`dot_avx512`], for each of the eight rows.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
     pub unsafe fn dot8_avx512(w: &[u8], a: [&Q8Row; 8]) -> [f32; 8] {
-        let lo = dot4_avx512(w, [a[0], a[1], a[2], a[3]]);
-        let hi = dot4_avx512(w, [a[4], a[5], a[6], a[7]]);
-        [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+        match Q8Tile8::pack(a) {
+            Some(t) => dot_tile8_avx512(w, &t),
+            None => {
+                let lo = dot4_avx512(w, [a[0], a[1], a[2], a[3]]);
+                let hi = dot4_avx512(w, [a[4], a[5], a[6], a[7]]);
+                [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+            }
+        }
+    }
+
+    /// [`dot_avx512`] of one weight row against the eight packed rows of `t`.
+    ///
+    /// # Safety
+    /// As [`dot_avx512`]; `w` must hold `2 * t.pairs()` blocks.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub unsafe fn dot_tile8_avx512(w: &[u8], t: &Q8Tile8) -> [f32; 8] {
+        tile8::<BLOCK_BYTES>(w, t, |blk| pair_weights(blk))
+    }
+
+    /// One weight row (block pairs decoded to signed bytes by `weights`) against the eight
+    /// packed rows of `t`, with exactly the operations of `dot_n` for each row: the shared
+    /// body of the Q8_0 and Q5_0 tile kernels.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub(in super::super) unsafe fn tile8<const BB: usize>(
+        w: &[u8],
+        t: &Q8Tile8,
+        weights: impl Fn(*const u8) -> __m512i,
+    ) -> [f32; 8] {
+        let pairs = t.pairs().min(w.len() / (2 * BB));
+        let (wp, xp, dp) = (w.as_ptr(), t.qu().as_ptr(), t.d16().as_ptr());
+        let offset = _mm512_set1_epi8(0x80u8 as i8);
+        let zero = _mm512_setzero_si512();
+        let mut acc = [_mm512_setzero_ps(); 8];
+        for p in 0..pairs {
+            let blk = wp.add(2 * p * BB);
+            let q = weights(blk);
+            let corr = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, offset, q));
+            let dw = pair_dw(blk, BB);
+            let (x, d) = (xp.add(p * 8 * 2 * QK), dp.add(p * 8 * 16));
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let xu = _mm512_loadu_si512(x.add(i * 2 * QK) as *const __m512i);
+                let pr = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr, xu, q));
+                let s = _mm512_mul_ps(dw, _mm512_loadu_ps(d.add(i * 16)));
+                *acc = _mm512_fmadd_ps(s, pr, *acc);
+            }
+        }
+        reduce_zmm(&acc)
     }
 }

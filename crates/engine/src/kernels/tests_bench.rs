@@ -49,7 +49,12 @@ fn bench_matmul() {
         ("q5_0 4864->896 (ffn_down)", WeightType::Q5_0, 896, 4864),
         ("q8_0 896->4864", WeightType::Q8_0, 4864, 896),
         ("f32 896->896", WeightType::F32, 896, 896),
+        ("q5_0 640->2048 (gemma gate)", WeightType::Q5_0, 2048, 640),
+        ("q5_0 640->256 (gemma k)", WeightType::Q5_0, 256, 640),
     ];
+    // BENCH_SHAPES=substring keeps only the matching shapes.
+    let only = std::env::var("BENCH_SHAPES").unwrap_or_default();
+    let shapes: Vec<_> = shapes.into_iter().filter(|s| s.0.contains(&only)).collect();
     let x: Vec<f32> = (0..128 * 4864)
         .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
         .collect();
@@ -65,7 +70,7 @@ fn bench_matmul() {
     );
     for threads in [1, 2] {
         let pool = Pool::new(threads);
-        for (name, ty, rows, cols) in shapes {
+        for &(name, ty, rows, cols) in &shapes {
             let mat = QMatrix::new(ty, rows, cols, Bytes::from_vec(synthetic(ty, rows, cols)))
                 .unwrap_or_else(|e| panic!("{e}"));
             let bytes = (ty.row_bytes(cols) * rows) as f64;
