@@ -104,6 +104,19 @@ pub struct ServeArgs {
     #[arg(long, env = "AWS_DEFAULT_REGION")]
     pub region: Option<String>,
 
+    /// Greedy decoding for every request whatever its temperature (snapshot tests).
+    #[arg(long, env = "BEDROCK_LOCAL_DETERMINISTIC", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub deterministic: Option<bool>,
+
+    /// Test-double rules loaded at start (JSON: a list of rules, or `{"rules": [...]}`; the
+    /// same shape as `POST /_bedrock_local/rules`).
+    #[arg(long, env = "BEDROCK_LOCAL_RULES")]
+    pub rules: Option<PathBuf>,
+
+    /// Runtime calls kept in the call history (`GET /_bedrock_local/calls`); 0 keeps none.
+    #[arg(long, env = "BEDROCK_LOCAL_HISTORY_SIZE")]
+    pub history_size: Option<usize>,
+
     /// Reject bare ids of models that real Bedrock serves only through inference profiles,
     /// with Bedrock's own error (off by default: local users want bare ids to work).
     #[arg(long, env = "BEDROCK_LOCAL_STRICT_PROFILES", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
@@ -156,6 +169,9 @@ struct FileConfig {
     prefix_cache_mb: Option<usize>,
     max_body_bytes: Option<usize>,
     region: Option<String>,
+    deterministic: Option<bool>,
+    rules: Option<PathBuf>,
+    history_size: Option<usize>,
     strict_profiles: Option<bool>,
     batch_s3_endpoint: Option<String>,
     batch_s3_access_key_id: Option<String>,
@@ -187,6 +203,9 @@ pub struct ServeConfig {
     pub prefix_cache_mb: usize,
     pub max_body_bytes: usize,
     pub region: String,
+    pub deterministic: bool,
+    pub rules: Option<PathBuf>,
+    pub history_size: usize,
     pub strict_profiles: bool,
     pub batch_s3: BatchS3Config,
 }
@@ -373,6 +392,12 @@ impl ServeConfig {
                 .or(file.max_body_bytes)
                 .unwrap_or(25_000_000),
             region,
+            deterministic: args.deterministic.or(file.deterministic).unwrap_or(false),
+            rules: args.rules.clone().or(file.rules.clone()),
+            history_size: args
+                .history_size
+                .or(file.history_size)
+                .unwrap_or(bedrock_local_facade::Doubles::DEFAULT_HISTORY),
             strict_profiles: args
                 .strict_profiles
                 .or(file.strict_profiles)
@@ -398,6 +423,9 @@ mod tests {
             prefix_cache_mb: None,
             max_body_bytes: None,
             region: None,
+            deterministic: None,
+            rules: None,
+            history_size: None,
             strict_profiles: None,
             batch_s3_endpoint: None,
             batch_s3_access_key_id: None,
@@ -425,6 +453,22 @@ mod tests {
         assert_eq!(c.batch_s3.region, "eu-west-1");
         assert_eq!(c.batch_s3.secret_access_key, "s3cr3t");
         assert!(!format!("{:?}", c.batch_s3).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn test_double_settings_default_and_come_from_the_file() {
+        let c = ServeConfig::resolve(&serve_args(), &FileLayer(FileConfig::default())).unwrap();
+        assert!(!c.deterministic);
+        assert_eq!(
+            c.history_size,
+            bedrock_local_facade::Doubles::DEFAULT_HISTORY
+        );
+        let file =
+            toml_from_str("deterministic = true\nhistory_size = 5\nrules = \"r.json\"").unwrap();
+        let c = ServeConfig::resolve(&serve_args(), &FileLayer(file)).unwrap();
+        assert!(c.deterministic);
+        assert_eq!(c.history_size, 5);
+        assert_eq!(c.rules.as_deref(), Some(std::path::Path::new("r.json")));
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use bedrock_local_batch::{Batch, BatchConfig, S3Settings};
 use bedrock_local_core::{InferenceBackend, LocalModelName, ModelLocator};
+use bedrock_local_doubles::Rules;
 use bedrock_local_engine::{Engine, EngineConfig};
-use bedrock_local_facade::{AppState, FacadeConfig};
+use bedrock_local_facade::{AppState, Doubles, FacadeConfig};
 
 use crate::config::{Config, ServeConfig};
 
@@ -86,12 +87,27 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
     let facade_config = FacadeConfig {
         region: serve.region.clone(),
         max_body_bytes: serve.max_body_bytes,
+        deterministic: serve.deterministic,
         ..FacadeConfig::default()
     };
+    let doubles = Doubles::new(0, serve.history_size);
+    if let Some(path) = &serve.rules {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the rules file {}", path.display()))?;
+        let specs = Rules::parse_file(&text)
+            .with_context(|| format!("the rules file {}", path.display()))?;
+        let added = doubles
+            .rules
+            .add_all(specs)
+            .with_context(|| format!("the rules file {}", path.display()))?;
+        tracing::info!(rules = added.len(), file = %path.display(), "test-double rules loaded");
+    }
     let account_id = facade_config.account_id.clone();
     let s3 = bedrock_local_store::S3Endpoint::open(config.data_dir.join("s3"))
         .context("opening the S3 store")?;
-    let state = AppState::new(backend, registry, facade_config).with_s3(s3);
+    let state = AppState::new(backend, registry, facade_config)
+        .with_s3(s3)
+        .with_doubles(doubles);
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .with_context(|| format!("binding {}", serve.listen))?;

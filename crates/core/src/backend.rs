@@ -41,6 +41,19 @@ pub enum BackendError {
     /// A bug or a numeric failure inside the engine.
     #[error("inference failed: {0}")]
     Internal(String),
+    /// An AWS error a test-double rule asked for (its code is a Bedrock error code name such
+    /// as `ThrottlingException`, checked when the rule was added).
+    #[error("{code}: {message}")]
+    Injected {
+        /// The AWS error code name.
+        code: String,
+        /// The message sent with it.
+        message: String,
+    },
+    /// A test-double rule asked to drop the connection: the response ends without a proper
+    /// end (no status when nothing was sent yet, a cut body otherwise).
+    #[error("the connection was dropped on purpose (test-double rule)")]
+    Disconnected,
 }
 
 /// A running generation. Dropping it cancels the request at the next decode step.

@@ -21,6 +21,9 @@ pub enum ErrorCode {
     NotImplemented,
     /// A path no Bedrock operation has (404 `UnknownOperationException`).
     UnknownOperation,
+    /// Not an error shape: a test-double rule asked to drop the connection, so the response
+    /// is cut off (its body fails before any byte; see `IntoResponse`).
+    Disconnect,
 }
 
 /// An AWS error on its way to the client.
@@ -80,6 +83,7 @@ impl ApiError {
             ErrorCode::Aws(code) => code.status(),
             ErrorCode::NotImplemented => 501,
             ErrorCode::UnknownOperation => 404,
+            ErrorCode::Disconnect => 500,
         };
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -90,18 +94,22 @@ impl ApiError {
             ErrorCode::Aws(code) => code.name(),
             ErrorCode::NotImplemented => "NotImplementedException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::Disconnect => "ConnectionDropped",
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.code == ErrorCode::Disconnect {
+            return dropped_connection();
+        }
         let (status, headers, body) = match self.code {
             ErrorCode::Aws(code) => {
                 let rendered = ErrorBody::new(code, self.message.clone()).to_response();
                 (rendered.status, rendered.headers, rendered.body)
             }
-            ErrorCode::NotImplemented | ErrorCode::UnknownOperation => (
+            ErrorCode::NotImplemented | ErrorCode::UnknownOperation | ErrorCode::Disconnect => (
                 self.status().as_u16(),
                 vec![
                     (ERROR_TYPE_HEADER, self.code_name().to_string()),
@@ -125,6 +133,18 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A response whose body fails at once: the server closes the connection without completing
+/// the response, which clients see as a dropped connection.
+pub fn dropped_connection() -> Response {
+    let failing = futures::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection dropped by a test-double rule",
+        ))
+    });
+    axum::body::Body::from_stream(failing).into_response()
 }
 
 impl From<RegistryError> for ApiError {
@@ -173,6 +193,14 @@ impl From<BackendError> for ApiError {
                 )
             }
             BackendError::Internal(detail) => ApiError::internal(detail),
+            BackendError::Injected { code, message } => match AwsErrorCode::from_name(&code) {
+                Some(code) => ApiError::new(code, message),
+                None => ApiError::internal(format!("a rule injected unknown error {code}")),
+            },
+            BackendError::Disconnected => ApiError {
+                code: ErrorCode::Disconnect,
+                message: "the connection was dropped on purpose (test-double rule)".to_string(),
+            },
         }
     }
 }

@@ -10,6 +10,7 @@
 //! Must not: link candle, download anything, or know a provider's body format (dialects do).
 
 mod control;
+mod doubles_api;
 pub mod error;
 mod health;
 mod middleware;
@@ -21,7 +22,7 @@ use axum::Router;
 
 pub use error::ApiError;
 pub use runtime::batch::record_invoker;
-pub use state::{AppState, FacadeConfig};
+pub use state::{AppState, Doubles, FacadeConfig};
 
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {

@@ -15,7 +15,7 @@ use bedrock_local_aws::sigv4::Auth;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{control, health, runtime};
+use crate::{control, doubles_api, health, runtime};
 
 /// What a handler knows about its request besides the body.
 #[derive(Debug, Clone)]
@@ -103,6 +103,12 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
     match (&method, segs.as_slice()) {
         (&Method::GET, [] | ["health"] | ["_localstack", "health"]) => {
             Ok(health::health(&state).into_response())
+        }
+        (_, ["_bedrock_local", rest @ ..]) => {
+            let body = read_body(body, None, state.config.max_body_bytes).await?;
+            Ok(doubles_api::handle(
+                &state, &method, rest, &ctx.query, &body,
+            ))
         }
         (&Method::GET, ["foundation-models"]) => control::models::list(&state, &ctx),
         (&Method::GET, ["foundation-models", id]) => control::models::get(&state, &ctx, id),

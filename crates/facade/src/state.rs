@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use bedrock_local_batch::Batch;
 use bedrock_local_core::InferenceBackend;
+use bedrock_local_doubles::{History, Rules};
 use bedrock_local_registry::Registry;
 use bedrock_local_store::S3Endpoint;
 
@@ -43,6 +44,29 @@ pub struct AppState {
     pub(crate) s3: Option<S3Endpoint>,
     /// Batch inference jobs; `None` answers the job APIs with NotImplemented.
     pub(crate) batch: Option<Batch>,
+    /// The test-double layer's rules and call history.
+    pub(crate) doubles: Arc<Doubles>,
+}
+
+/// The test-double layer's state: the rules in match order and the call history.
+pub struct Doubles {
+    /// Scripted answers, faults, latency (`/_bedrock_local/rules`).
+    pub rules: Rules,
+    /// Every runtime call (`/_bedrock_local/calls`).
+    pub history: History,
+}
+
+impl Doubles {
+    /// Calls kept in the history unless configured otherwise.
+    pub const DEFAULT_HISTORY: usize = 1000;
+
+    /// No rules, an empty history of `capacity` calls; `seed` drives rule probabilities.
+    pub fn new(seed: u64, capacity: usize) -> Self {
+        Self {
+            rules: Rules::new(seed),
+            history: History::new(capacity),
+        }
+    }
 }
 
 impl AppState {
@@ -59,7 +83,14 @@ impl AppState {
             started: Instant::now(),
             s3: None,
             batch: None,
+            doubles: Arc::new(Doubles::new(0, Doubles::DEFAULT_HISTORY)),
         }
+    }
+
+    /// Uses `doubles` (rules loaded from a file, another history size).
+    pub fn with_doubles(mut self, doubles: Doubles) -> Self {
+        self.doubles = Arc::new(doubles);
+        self
     }
 
     /// Attaches the batch service that answers the model-invocation-job APIs.

@@ -13,13 +13,17 @@ use crate::runtime::{embed, ensure_text, generate, invoke, model_traits, Caller}
 use crate::state::AppState;
 
 /// Records wait behind interactive requests in the engine's queue.
+/// They do not go through the test-double layer (rules and call history are about the
+/// runtime APIs a test calls).
 const BATCH: Caller = Caller {
     api: "batch",
     priority: Priority::Batch,
+    double: None,
 };
 const BATCH_CONVERSE: Caller = Caller {
     api: "batch-converse",
     priority: Priority::Batch,
+    double: None,
 };
 
 /// Invokes batch records with this state's registry and backend.
@@ -60,7 +64,7 @@ impl FacadeInvoker {
             decoded,
             response,
         } = invoke::decode(&self.state, resolved, body, false)?;
-        let completion = generate(&self.state, &resolved, decoded, started, BATCH).await?;
+        let completion = generate(&self.state, &resolved, decoded, started, BATCH, body).await?;
         let body = dialect.encode(&response, &completion);
         Ok(InvokeOutput {
             body,
@@ -82,6 +86,7 @@ impl FacadeInvoker {
             request.decoded.clone(),
             started,
             BATCH_CONVERSE,
+            body,
         )
         .await?;
         Ok(InvokeOutput {

@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bedrock_local_core::{StopReason, Usage};
 use bedrock_local_dialects::converse::{self, stream::Encoder};
+use bedrock_local_doubles::Api;
 
 use crate::error::ApiError;
 use crate::routes::RequestCtx;
@@ -19,7 +20,7 @@ pub async fn converse(
     model_id: &str,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let resolved = state.registry.resolve(model_id)?;
+    let resolved = crate::runtime::resolve(state, model_id)?;
     ensure_text(&resolved)?;
     let traits = model_traits(state, &resolved);
     let request = converse::decode_request(&body, &traits)?;
@@ -28,7 +29,8 @@ pub async fn converse(
         &resolved,
         request.decoded.clone(),
         ctx.started,
-        Caller::interactive("converse"),
+        Caller::interactive("converse", Api::Converse),
+        &body,
     )
     .await?;
     let body = converse::encode_response(&request, &completion);
@@ -42,12 +44,20 @@ pub async fn converse_stream(
     model_id: &str,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let resolved = state.registry.resolve(model_id)?;
+    let resolved = crate::runtime::resolve(state, model_id)?;
     ensure_streaming(&resolved)?;
     ensure_text(&resolved)?;
     let traits = model_traits(state, &resolved);
     let request = converse::decode_request(&body, &traits)?;
-    let generation = stream::start(state, &resolved, request.decoded, ctx.started).await?;
+    let generation = stream::start(
+        state,
+        &resolved,
+        request.decoded,
+        ctx.started,
+        Api::ConverseStream,
+        &body,
+    )
+    .await?;
     let log = LogFields {
         api: "converse-stream",
         model_id: resolved.requested.clone(),

@@ -24,15 +24,20 @@ pub async fn count_tokens(
     model_id: &str,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let resolved = state.registry.resolve(model_id)?;
+    let resolved = crate::runtime::resolve(state, model_id)?;
     ensure_text(&resolved)?;
     let traits = model_traits(state, &resolved);
     let prompt = match converse::decode_count_tokens(&body, &traits)? {
         CountTokensInput::Converse(request) => request.decoded.prompt,
         CountTokensInput::InvokeModel(bytes) => {
-            invoke::decode(state, state.registry.resolve(model_id)?, &bytes, false)?
-                .decoded
-                .prompt
+            invoke::decode(
+                state,
+                crate::runtime::resolve(state, model_id)?,
+                &bytes,
+                false,
+            )?
+            .decoded
+            .prompt
         }
     };
     let backend = state.backend.clone();

@@ -9,6 +9,7 @@ use bedrock_local_core::{Priority, StopReason, Usage};
 use bedrock_local_dialects::{
     ChunkEncoder, Decoded, InvocationMetrics, InvokeDialect, ResponseCtx,
 };
+use bedrock_local_doubles::Api;
 use bedrock_local_registry::Resolved;
 
 use crate::error::ApiError;
@@ -79,7 +80,7 @@ pub async fn invoke(
     model_id: &str,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let resolved = state.registry.resolve(model_id)?;
+    let resolved = crate::runtime::resolve(state, model_id)?;
     if embed::is_embedding(&resolved) {
         let out = embed::run(state, &resolved, &body, Priority::Interactive).await?;
         let latency_ms = ctx.started.elapsed().as_millis() as u64;
@@ -113,7 +114,8 @@ pub async fn invoke(
         &resolved,
         decoded,
         ctx.started,
-        Caller::interactive("invoke"),
+        Caller::interactive("invoke", Api::InvokeModel),
+        &body,
     )
     .await?;
     let usage = completion.usage;
@@ -168,10 +170,23 @@ pub async fn invoke_stream(
         dialect,
         decoded,
         response,
-    } = decode(state, state.registry.resolve(model_id)?, &body, true)?;
+    } = decode(
+        state,
+        crate::runtime::resolve(state, model_id)?,
+        &body,
+        true,
+    )?;
     let encoder = dialect.chunk_encoder(&response);
     let prompt_caching = response.prompt_caching;
-    let generation = stream::start(state, &resolved, decoded, ctx.started).await?;
+    let generation = stream::start(
+        state,
+        &resolved,
+        decoded,
+        ctx.started,
+        Api::InvokeModelWithResponseStream,
+        &body,
+    )
+    .await?;
     let log = LogFields {
         api: "invoke-stream",
         model_id: resolved.requested.clone(),

@@ -3,12 +3,14 @@
 pub mod batch;
 pub mod converse;
 pub mod count_tokens;
+pub mod double;
 pub mod embed;
 pub mod invoke;
 pub mod stream;
 
 use bedrock_local_core::{GenerateRequest, GenerationEvent, Priority};
 use bedrock_local_dialects::{Completion, Decoded, ModelTraits, ResponseCtx};
+use bedrock_local_doubles::Api;
 use bedrock_local_registry::{Resolved, Task};
 
 use crate::error::ApiError;
@@ -131,16 +133,32 @@ pub struct Caller {
     pub api: &'static str,
     /// Interactive calls are served before batch-job records.
     pub priority: Priority,
+    /// The runtime API when the call goes through the test-double layer (rules, echo models,
+    /// call history); `None` for batch-job records.
+    pub double: Option<Api>,
 }
 
 impl Caller {
-    /// A caller waiting on an HTTP response.
-    pub const fn interactive(api: &'static str) -> Self {
+    /// A runtime API call waiting on an HTTP response.
+    pub const fn interactive(api: &'static str, double: Api) -> Self {
         Self {
             api,
             priority: Priority::Interactive,
+            double: Some(double),
         }
     }
+}
+
+/// Resolves a model id, the echo models (`local.echo`, `local.echo-request`) included: they
+/// resolve to the default text model, whose tokenizer counts their tokens.
+pub fn resolve(state: &AppState, model_id: &str) -> Result<Resolved, ApiError> {
+    if double::is_echo(model_id) {
+        let default = state.registry.default_text_model().to_string();
+        let mut resolved = state.registry.resolve(&format!("local.{default}"))?;
+        resolved.requested = model_id.to_string();
+        return Ok(resolved);
+    }
+    Ok(state.registry.resolve(model_id)?)
 }
 
 /// Generates for a decoded request on the resolved local model, runs to the end, logs the
@@ -151,9 +169,21 @@ pub async fn generate(
     decoded: Decoded,
     started: std::time::Instant,
     caller: Caller,
+    body: &[u8],
 ) -> Result<Completion, ApiError> {
     let request = build_request(state, resolved, decoded, caller.priority);
-    let completion = complete(state, request, started).await?;
+    let stream = match caller.double {
+        Some(api) => {
+            let call = double::Invocation {
+                api,
+                resolved,
+                body,
+            };
+            double::generate(state, call, request).await?
+        }
+        None => state.backend.generate(request)?,
+    };
+    let completion = complete(stream, started).await?;
     tracing::info!(
         api = caller.api,
         model_id = %resolved.requested,
@@ -170,11 +200,9 @@ pub async fn generate(
 
 /// Runs a generation to the end and gathers the result.
 async fn complete(
-    state: &AppState,
-    request: GenerateRequest,
+    mut stream: bedrock_local_core::GenerationStream,
     started: std::time::Instant,
 ) -> Result<Completion, ApiError> {
-    let mut stream = state.backend.generate(request)?;
     let mut text = String::new();
     let mut tool_calls = Vec::new();
     while let Some(event) = stream.next().await {

@@ -18,12 +18,15 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bedrock_local_aws::error::{AwsErrorCode, ErrorBody};
 use bedrock_local_aws::eventstream;
-use bedrock_local_core::{GenerationEvent, GenerationStream, Priority, StopReason, Usage};
+use bedrock_local_core::{
+    BackendError, GenerationEvent, GenerationStream, Priority, StopReason, Usage,
+};
 use bedrock_local_dialects::Decoded;
+use bedrock_local_doubles::Api;
 use bedrock_local_registry::Resolved;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::runtime::build_request;
+use crate::runtime::{build_request, double};
 use crate::state::AppState;
 
 /// A generation whose prompt the engine accepted.
@@ -41,13 +44,16 @@ pub async fn start(
     resolved: &Resolved,
     decoded: Decoded,
     started: Instant,
+    api: Api,
+    body: &[u8],
 ) -> Result<Started, ApiError> {
-    let mut stream = state.backend.generate(build_request(
-        state,
+    let request = build_request(state, resolved, decoded, Priority::Interactive);
+    let call = double::Invocation {
+        api,
         resolved,
-        decoded,
-        Priority::Interactive,
-    ))?;
+        body,
+    };
+    let mut stream = double::generate(state, call, request).await?;
     match stream.next().await {
         Some(Ok(GenerationEvent::Started { prompt_tokens })) => Ok(Started {
             stream,
@@ -104,7 +110,7 @@ pub fn exception_frame(error: &ApiError, has_model_timeout: bool) -> Vec<u8> {
     let streamable = match error.code {
         ErrorCode::Aws(AwsErrorCode::ModelTimeout) => has_model_timeout,
         ErrorCode::Aws(code) => code.in_stream_name().is_some(),
-        ErrorCode::NotImplemented | ErrorCode::UnknownOperation => false,
+        ErrorCode::NotImplemented | ErrorCode::UnknownOperation | ErrorCode::Disconnect => false,
     };
     let body = match error.code {
         ErrorCode::Aws(code) if streamable => ErrorBody::new(code, error.message.clone()),
@@ -137,6 +143,8 @@ struct Pump<F: Framer> {
     first_byte_ms: Option<u64>,
     opened: bool,
     done: bool,
+    /// A test-double rule dropped the connection: the body fails instead of ending.
+    abort: bool,
     log: LogFields,
 }
 
@@ -189,6 +197,15 @@ impl<F: Framer> Pump<F> {
                 };
                 self.framer.finish(&stop_reason, usage, timing)
             }
+            Some(Err(BackendError::Disconnected)) => {
+                self.done = true;
+                self.abort = true;
+                tracing::info!(
+                    api = self.log.api,
+                    "connection dropped by a test-double rule"
+                );
+                Vec::new()
+            }
             Some(Err(e)) => {
                 self.done = true;
                 let error = ApiError::from(e);
@@ -219,16 +236,25 @@ pub fn response<F: Framer>(
         first_byte_ms: None,
         opened: false,
         done: false,
+        abort: false,
         log,
     };
     let frames = futures::stream::unfold(pump, |mut pump| async move {
         loop {
             let frames = pump.next_frames().await?;
+            if pump.abort {
+                pump.abort = false;
+                let dropped = std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "connection dropped by a test-double rule",
+                );
+                return Some((Err(dropped), pump));
+            }
             if frames.is_empty() {
                 continue;
             }
             let bytes = Bytes::from(frames.concat());
-            return Some((Ok::<Bytes, std::convert::Infallible>(bytes), pump));
+            return Some((Ok::<Bytes, std::io::Error>(bytes), pump));
         }
     });
     let mut response = Body::from_stream(frames).into_response();
