@@ -402,3 +402,34 @@ fn rules_load_from_a_file_at_start() {
     );
     assert_eq!(r.json()["output"]["message"]["content"][0]["text"], "Hi!");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deterministic_mode_makes_sampled_requests_repeat() {
+    assert_eq!(twice_sampled(&["--deterministic"]).await.len(), 1);
+    // Without it, two sampled answers differ (a fresh seed per request).
+    assert_eq!(twice_sampled(&[]).await.len(), 2);
+}
+
+/// Two answers at temperature 1 from a server started with `flags`, deduplicated.
+async fn twice_sampled(flags: &[&str]) -> std::collections::BTreeSet<String> {
+    let server = common::start_tiny_with(flags);
+    let client = client(&server).await;
+    let mut answers = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let out = client
+            .converse()
+            .model_id(HAIKU)
+            .messages(user("Tell me a story."))
+            .inference_config(
+                aws_sdk_bedrockruntime::types::InferenceConfiguration::builder()
+                    .temperature(1.0)
+                    .max_tokens(12)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        answers.insert(text_of(&out));
+    }
+    answers
+}
