@@ -272,7 +272,15 @@ fn attend_scalar(job: &Job<'_>, scratch: &mut Vec<f32>, out: &mut [f32]) {
         }
         *inv = 1.0 / reduce_lanes(&mut lanes);
     }
-    // Weighted sums of the values.
+    values_scalar(job, scratch, inv, out);
+}
+
+/// The weighted value sums of every head (weights in `scratch`, `span` per head), each times
+/// its `inv`: the canonical order, also the vector code's fallback for head dims that are not a
+/// multiple of 16.
+#[inline(always)]
+fn values_scalar(job: &Job<'_>, scratch: &[f32], inv: &[f32], out: &mut [f32]) {
+    let (dim, span) = (job.dim, job.span);
     for (h, o) in out.chunks_exact_mut(dim).enumerate() {
         o.fill(0.0);
         let ps = &scratch[h * span..(h + 1) * span];
@@ -292,7 +300,9 @@ fn attend_scalar(job: &Job<'_>, scratch: &mut Vec<f32>, out: &mut [f32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{attend_scalar, Job, EXP_C, EXP_HI, EXP_LO, LANES, LN2_HI, LN2_LO, LOG2E};
+    use super::{
+        attend_scalar, values_scalar, Job, EXP_C, EXP_HI, EXP_LO, LANES, LN2_HI, LN2_LO, LOG2E,
+    };
     use crate::kernels::reduce_lanes;
 
     /// [`attend_scalar`] compiled with AVX2 and FMA (the compiler vectorises its lane loops;
@@ -387,25 +397,6 @@ mod x86 {
                 c += wn * LANES;
             }
             h += hn;
-        }
-    }
-
-    /// The value sums of [`attend_scalar`] for head dims that are not a multiple of 16.
-    #[inline(always)]
-    fn values_scalar(job: &Job<'_>, scratch: &[f32], inv: &[f32], out: &mut [f32]) {
-        let (dim, span) = (job.dim, job.span);
-        for (h, o) in out.chunks_exact_mut(dim).enumerate() {
-            o.fill(0.0);
-            let ps = &scratch[h * span..(h + 1) * span];
-            for j in job.first..=job.last {
-                let p = ps[j - job.base];
-                for (o, v) in o.iter_mut().zip(job.value(j)) {
-                    *o = p.mul_add(*v, *o);
-                }
-            }
-            for o in o.iter_mut() {
-                *o *= inv[h];
-            }
         }
     }
 
