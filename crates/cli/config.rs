@@ -117,6 +117,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BEDROCK_LOCAL_HISTORY_SIZE")]
     pub history_size: Option<usize>,
 
+    /// Record and replay of runtime calls (boxed: keeps the command enum small).
+    #[command(flatten)]
+    pub cassettes: Box<CassetteArgs>,
+
     /// Reject bare ids of models that real Bedrock serves only through inference profiles,
     /// with Bedrock's own error (off by default: local users want bare ids to work).
     #[arg(long, env = "BEDROCK_LOCAL_STRICT_PROFILES", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
@@ -149,6 +153,29 @@ pub struct ServeArgs {
     pub batch_s3_path_style: Option<bool>,
 }
 
+/// `serve`'s record/replay flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CassetteArgs {
+    /// Record mode: forward every runtime call to --upstream and store each exchange as a
+    /// cassette (one JSON file) in this directory.
+    #[arg(long, env = "BEDROCK_LOCAL_RECORD", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// Where record mode forwards: `real` (Bedrock in the request's region, signed with your
+    /// AWS credentials) or a base URL such as `http://127.0.0.1:4566`.
+    #[arg(long, env = "BEDROCK_LOCAL_UPSTREAM")]
+    pub upstream: Option<String>,
+
+    /// Replay mode: answer runtime calls from the cassettes in this directory.
+    #[arg(long, env = "BEDROCK_LOCAL_REPLAY")]
+    pub replay: Option<PathBuf>,
+
+    /// What a replayed request without a cassette gets: `fail` (404
+    /// ResourceNotFoundException naming the cassette; default) or `model` (served locally).
+    #[arg(long, env = "BEDROCK_LOCAL_REPLAY_MISS")]
+    pub replay_miss: Option<String>,
+}
+
 /// Settings read from the `--config` file. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +199,10 @@ struct FileConfig {
     deterministic: Option<bool>,
     rules: Option<PathBuf>,
     history_size: Option<usize>,
+    record: Option<PathBuf>,
+    upstream: Option<String>,
+    replay: Option<PathBuf>,
+    replay_miss: Option<String>,
     strict_profiles: Option<bool>,
     batch_s3_endpoint: Option<String>,
     batch_s3_access_key_id: Option<String>,
@@ -206,6 +237,7 @@ pub struct ServeConfig {
     pub deterministic: bool,
     pub rules: Option<PathBuf>,
     pub history_size: usize,
+    pub cassettes: bedrock_local_facade::CassetteMode,
     pub strict_profiles: bool,
     pub batch_s3: BatchS3Config,
 }
@@ -398,12 +430,44 @@ impl ServeConfig {
                 .history_size
                 .or(file.history_size)
                 .unwrap_or(bedrock_local_facade::Doubles::DEFAULT_HISTORY),
+            cassettes: cassette_mode(args, file)?,
             strict_profiles: args
                 .strict_profiles
                 .or(file.strict_profiles)
                 .unwrap_or(false),
             batch_s3,
         })
+    }
+}
+
+/// Record/replay from flags/env over the file: record and replay exclude each other (also
+/// when one comes from the file), record needs an upstream.
+fn cassette_mode(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<bedrock_local_facade::CassetteMode> {
+    use bedrock_local_facade::{CassetteMode, MissPolicy, Upstream};
+
+    let args = &args.cassettes;
+    let record = args.record.clone().or(file.record.clone());
+    let replay = args.replay.clone().or(file.replay.clone());
+    let upstream = args.upstream.clone().or(file.upstream.clone());
+    let miss = args.replay_miss.clone().or(file.replay_miss.clone());
+    let miss: MissPolicy = match miss {
+        Some(m) => m.parse().context("--replay-miss")?,
+        None => MissPolicy::default(),
+    };
+    match (record, replay) {
+        (Some(_), Some(_)) => anyhow::bail!("--record and --replay cannot be used together"),
+        (Some(dir), None) => {
+            let upstream: Upstream = upstream
+                .context("--record needs --upstream (`real` or a base URL)")?
+                .parse()
+                .context("--upstream")?;
+            Ok(CassetteMode::Record { dir, upstream })
+        }
+        (None, Some(dir)) => Ok(CassetteMode::Replay { dir, miss }),
+        (None, None) => Ok(CassetteMode::Off),
     }
 }
 
@@ -426,6 +490,7 @@ mod tests {
             deterministic: None,
             rules: None,
             history_size: None,
+            cassettes: Box::default(),
             strict_profiles: None,
             batch_s3_endpoint: None,
             batch_s3_access_key_id: None,
@@ -469,6 +534,51 @@ mod tests {
         assert!(c.deterministic);
         assert_eq!(c.history_size, 5);
         assert_eq!(c.rules.as_deref(), Some(std::path::Path::new("r.json")));
+    }
+
+    #[test]
+    fn record_and_replay_settings() {
+        use bedrock_local_facade::{CassetteMode, MissPolicy, Upstream};
+        let file = |text: &str| FileLayer(toml_from_str(text).unwrap());
+        let c = ServeConfig::resolve(&serve_args(), &file("")).unwrap();
+        assert!(matches!(c.cassettes, CassetteMode::Off));
+        let c = ServeConfig::resolve(&serve_args(), &file("replay = \"cas\"")).unwrap();
+        assert!(matches!(
+            c.cassettes,
+            CassetteMode::Replay {
+                miss: MissPolicy::Fail,
+                ..
+            }
+        ));
+        let mut args = serve_args();
+        args.cassettes.replay_miss = Some("model".into());
+        let c = ServeConfig::resolve(&args, &file("replay = \"cas\"")).unwrap();
+        assert!(matches!(
+            c.cassettes,
+            CassetteMode::Replay {
+                miss: MissPolicy::Model,
+                ..
+            }
+        ));
+        let mut args = serve_args();
+        args.cassettes.record = Some("cas".into());
+        assert!(
+            ServeConfig::resolve(&args, &file("")).is_err(),
+            "record needs an upstream"
+        );
+        let c = ServeConfig::resolve(&args, &file("upstream = \"real\"")).unwrap();
+        assert!(matches!(
+            c.cassettes,
+            CassetteMode::Record {
+                upstream: Upstream::Real,
+                ..
+            }
+        ));
+        assert!(ServeConfig::resolve(&args, &file("upstream = \"real\"\nreplay = \"x\"")).is_err());
+        let mut args = serve_args();
+        args.cassettes.replay = Some("cas".into());
+        args.cassettes.replay_miss = Some("maybe".into());
+        assert!(ServeConfig::resolve(&args, &file("")).is_err());
     }
 
     #[test]

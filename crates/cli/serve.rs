@@ -105,9 +105,25 @@ pub async fn serve(config: Config, serve: ServeConfig) -> anyhow::Result<()> {
     let account_id = facade_config.account_id.clone();
     let s3 = bedrock_local_store::S3Endpoint::open(config.data_dir.join("s3"))
         .context("opening the S3 store")?;
+    match &serve.cassettes {
+        bedrock_local_facade::CassetteMode::Off => {}
+        bedrock_local_facade::CassetteMode::Record { dir, upstream } => {
+            tracing::info!(dir = %dir.display(), ?upstream, "record mode: runtime calls go to the upstream");
+            if let Err(e) = bedrock_local_cassette::Credentials::load() {
+                tracing::warn!(error = %e, "record mode: no AWS credentials yet; forwarded calls will fail until there are");
+            }
+        }
+        bedrock_local_facade::CassetteMode::Replay { dir, miss } => {
+            if !dir.is_dir() {
+                anyhow::bail!("--replay {}: not a directory", dir.display());
+            }
+            tracing::info!(dir = %dir.display(), ?miss, "replay mode: runtime calls answered from cassettes");
+        }
+    }
     let state = AppState::new(backend, registry, facade_config)
         .with_s3(s3)
-        .with_doubles(doubles);
+        .with_doubles(doubles)
+        .with_cassettes(serve.cassettes.clone());
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .with_context(|| format!("binding {}", serve.listen))?;

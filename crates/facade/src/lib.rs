@@ -14,12 +14,14 @@ mod doubles_api;
 pub mod error;
 mod health;
 mod middleware;
+mod record;
 mod routes;
 mod runtime;
 mod state;
 
 use axum::Router;
 
+pub use bedrock_local_cassette::{MissPolicy, Mode as CassetteMode, Upstream};
 pub use error::ApiError;
 pub use runtime::batch::record_invoker;
 pub use state::{AppState, Doubles, FacadeConfig};

@@ -15,7 +15,7 @@ use bedrock_local_aws::sigv4::Auth;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{control, doubles_api, health, runtime};
+use crate::{control, doubles_api, health, record, runtime};
 
 /// What a handler knows about its request besides the body.
 #[derive(Debug, Clone)]
@@ -129,6 +129,11 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<usize>().ok());
             let body = read_body(body, content_length, state.config.max_body_bytes).await?;
+            if let Some(response) =
+                record::intercept(&state, &ctx, &parts.headers, &id, &op, &body).await?
+            {
+                return Ok(response);
+            }
             match op.as_str() {
                 "invoke" => runtime::invoke::invoke(&state, &ctx, &id, body).await,
                 "converse" => runtime::converse::converse(&state, &ctx, &id, body).await,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bedrock_local_batch::Batch;
+use bedrock_local_cassette::Mode as CassetteMode;
 use bedrock_local_core::InferenceBackend;
 use bedrock_local_doubles::{History, Rules};
 use bedrock_local_registry::Registry;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub(crate) batch: Option<Batch>,
     /// The test-double layer's rules and call history.
     pub(crate) doubles: Arc<Doubles>,
+    /// Record/replay of runtime calls (`--record` / `--replay`); off by default.
+    pub(crate) cassettes: Arc<CassetteMode>,
 }
 
 /// The test-double layer's state: the rules in match order and the call history.
@@ -84,12 +87,19 @@ impl AppState {
             s3: None,
             batch: None,
             doubles: Arc::new(Doubles::new(0, Doubles::DEFAULT_HISTORY)),
+            cassettes: Arc::new(CassetteMode::Off),
         }
     }
 
     /// Uses `doubles` (rules loaded from a file, another history size).
     pub fn with_doubles(mut self, doubles: Doubles) -> Self {
         self.doubles = Arc::new(doubles);
+        self
+    }
+
+    /// Records runtime calls to cassettes, or replays them (see the `record` module).
+    pub fn with_cassettes(mut self, mode: CassetteMode) -> Self {
+        self.cassettes = Arc::new(mode);
         self
     }
 
