@@ -119,6 +119,26 @@ pub fn start_tiny_with(extra: &[&str]) -> Server {
     start(&args, &[], Some(dir))
 }
 
+/// A server over the tiny models, with extra flags and environment variables.
+pub fn start_tiny_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = write_tiny_models(dir.path());
+    let data = dir.path().join("data");
+    let toml_s = toml.display().to_string();
+    let data_s = data.display().to_string();
+    let mut args = vec![
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        &data_s,
+        "--models-file",
+        &toml_s,
+    ];
+    args.extend_from_slice(extra);
+    start(&args, env, Some(dir))
+}
+
 /// A server over the tiny models (written into `dir` unless a `models.toml` is there) with
 /// its data dir at `dir/data`, which outlives the server (for restarts and file checks).
 pub fn start_in(dir: &Path, env: &[(&str, &str)]) -> Server {
