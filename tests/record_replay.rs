@@ -100,6 +100,28 @@ async fn three_calls(server: &Server) -> Outcomes {
     }
 }
 
+/// Replayed outcomes equal the recorded ones. The stream's cassette was recorded a second
+/// time by the raw request (its bytes are compared exactly there), so only the latency in its
+/// metadata event may differ from the first SDK recording.
+fn assert_replayed(replayed: &Outcomes, recorded: &Outcomes) {
+    assert_eq!(replayed.converse, recorded.converse);
+    assert_eq!(replayed.invoke, recorded.invoke);
+    let mask = |events: &[String]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e.find("latency_ms: ") {
+                Some(i) => {
+                    let rest = &e[i + "latency_ms: ".len()..];
+                    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                    format!("{}latency_ms: _{}", &e[..i], &rest[digits..])
+                }
+                None => e.clone(),
+            })
+            .collect()
+    };
+    assert_eq!(mask(&replayed.stream), mask(&recorded.stream));
+}
+
 /// The cassette files in `dir` (name, parsed content, raw text).
 fn cassettes(dir: &Path) -> Vec<(String, Value, String)> {
     let mut out: Vec<(String, Value, String)> = std::fs::read_dir(dir)
@@ -246,8 +268,7 @@ async fn record_through_an_upstream_then_replay_byte_for_byte() {
 
     // C: replays with the upstream gone.
     let c = common::start_tiny_with(&["--replay", &dir_s]);
-    let replayed = three_calls(&c).await;
-    assert_eq!(replayed, recorded);
+    assert_replayed(&three_calls(&c).await, &recorded);
     let (status, headers, c_chunks) = post_chunks(&c.base, stream_path, &stream_body);
     assert_eq!(status, 200);
     assert!(headers
@@ -301,7 +322,7 @@ async fn record_through_an_upstream_then_replay_byte_for_byte() {
         .await
         .unwrap();
     assert!(out.usage().unwrap().output_tokens() > 0);
-    assert_eq!(three_calls(&d).await, recorded);
+    assert_replayed(&three_calls(&d).await, &recorded);
 }
 
 #[test]
@@ -313,4 +334,42 @@ fn record_needs_an_upstream_and_excludes_replay() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+#[test]
+fn record_mode_errors_are_aws_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_s = dir.path().display().to_string();
+    let body = br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
+    let path = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
+
+    // Nothing listens on port 1: the upstream is unavailable.
+    let unreachable = common::start_tiny_env(
+        &["--record", &dir_s, "--upstream", "http://127.0.0.1:1"],
+        &[
+            ("AWS_ACCESS_KEY_ID", AKID),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ],
+    );
+    let r = common::raw(&unreachable, "POST", path, Some(body));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.error_type.as_deref(), Some("ServiceUnavailableException"));
+    drop(unreachable);
+
+    // No credentials anywhere: AccessDenied saying so; other paths still work.
+    let no_creds = common::start_tiny_env(
+        &["--record", &dir_s, "--upstream", "http://127.0.0.1:1"],
+        &[
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_PROFILE", "bedrock-local-test-none"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+        ],
+    );
+    let r = common::raw(&no_creds, "POST", path, Some(body));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.message().contains("no credentials found"), "{}", r.body);
+    assert!(common::alive(&no_creds));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
