@@ -308,6 +308,23 @@ async fn record_through_an_upstream_then_replay_byte_for_byte() {
         "{message}"
     );
     assert!(message.contains(HAIKU), "{message}");
+    // C's call history shows the replayed calls with their cassettes (the miss was never
+    // answered by anything, so it is not there).
+    let history = common::raw(&c, "GET", "/_bedrock_local/calls", None).json();
+    let calls = history["calls"].as_array().unwrap();
+    let by_cassette: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c["api"].as_str().unwrap(), c["cassette"].as_str().unwrap()))
+        .collect();
+    assert_eq!(by_cassette.len(), 4, "{by_cassette:?}");
+    assert_eq!(by_cassette[0].0, "Converse");
+    assert!(by_cassette[0].1.starts_with("converse-"));
+    assert!(
+        calls[0]["input_tokens"].as_u64().unwrap() > 0,
+        "{}",
+        calls[0]
+    );
+    assert!(calls[0]["local_model"].is_null());
     drop(c);
 
     // With --replay-miss model the local model answers misses; hits still replay.

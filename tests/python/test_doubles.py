@@ -2,21 +2,25 @@
 for the control API, which is plain JSON over HTTP under /_bedrock_local/).
 
 This file is also the example README points to: script an answer, inject a throttle that
-boto3's own retries get through, and assert on what the code under test sent.
+boto3's own retries get through, assert on what the code under test sent, and record a call
+once to replay it later without the model.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import HAIKU, REGION
+from conftest import _SERVER_ENV_DROP, HAIKU, REGION, _binary, _wait_listening
 
 
 def control(server, method: str, path: str, body=None):
@@ -42,9 +46,13 @@ def clean(server):
 
 
 def client(server, attempts: int):
+    return client_at(server.base, attempts)
+
+
+def client_at(base: str, attempts: int = 1):
     return boto3.client(
         "bedrock-runtime",
-        endpoint_url=server.base,
+        endpoint_url=base,
         region_name=REGION,
         aws_access_key_id="test",
         aws_secret_access_key="test",
@@ -151,3 +159,50 @@ def test_the_echo_model_and_added_latency(server):
     assert answer(ask(runtime, "pong", model="local.echo")) == "pong"
     assert time.monotonic() - started >= 0.4
     assert control(server, "GET", "calls")["calls"][-1]["latency_ms"] >= 400
+
+
+class Extra:
+    """Another bedrock-local process (recorder or replayer) with its own data dir."""
+
+    def __init__(self, tmp: Path, *flags: str):
+        args = [str(_binary()), "serve", "--port", "0", "--data-dir", str(tmp / "data"), *flags]
+        env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_DROP}
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        self.base = _wait_listening(self.proc, 60)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def test_a_recorded_cassette_replays_without_the_model(server, tmp_path):
+    cassettes = tmp_path / "cassettes"
+    question = "Name one colour."
+    # Record: a second instance forwards to the session server (standing in for real
+    # Bedrock, which would be `--upstream real`) and writes the exchange down.
+    recorder = Extra(tmp_path / "rec", "--record", str(cassettes), "--upstream", server.base)
+    try:
+        recorded = ask(client_at(recorder.base), question)
+    finally:
+        recorder.stop()
+    assert len(list(cassettes.glob("converse-*.json"))) == 1
+    assert len(control(server, "GET", "calls")["calls"]) == 1  # the model ran once
+
+    # Replay: no model involved; the same request gets the same answer.
+    replayer = Extra(tmp_path / "rep", "--replay", str(cassettes))
+    try:
+        replayed = ask(client_at(replayer.base), question)
+        assert replayed["output"] == recorded["output"]
+        assert replayed["usage"] == recorded["usage"]
+        # A request nobody recorded fails loudly instead of reaching a model.
+        with pytest.raises(ClientError) as err:
+            ask(client_at(replayer.base), "Something else.")
+        assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert "no cassette matches" in err.value.response["Error"]["Message"]
+        calls = control(replayer, "GET", "calls")["calls"]
+        assert [c["cassette"].startswith("converse-") for c in calls] == [True]
+    finally:
+        replayer.stop()
+    assert len(control(server, "GET", "calls")["calls"]) == 1

@@ -48,6 +48,8 @@ pub struct CallRecord {
     pub latency_ms: u64,
     /// The id of the rule that answered, if one did.
     pub rule: Option<String>,
+    /// The cassette file that answered (`--replay`) or was recorded (`--record`), if any.
+    pub cassette: Option<String>,
 }
 
 impl CallRecord {
@@ -67,6 +69,7 @@ impl CallRecord {
             output_tokens: None,
             latency_ms: 0,
             rule: None,
+            cassette: None,
         }
     }
 }

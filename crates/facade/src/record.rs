@@ -21,6 +21,7 @@ use bedrock_local_cassette::{
     Cassette, Credentials, MissPolicy, Mode, NormalisedRequest, RecordedResponse, Upstream,
     OPERATIONS,
 };
+use bedrock_local_doubles::{Api, CallError, CallRecord, History};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
@@ -43,16 +44,20 @@ pub(crate) async fn intercept(
     }
     match state.cassettes.as_ref() {
         Mode::Off => Ok(None),
-        Mode::Replay { dir, miss } => replay(dir, *miss, model_id, operation, body).await,
-        Mode::Record { dir, upstream } => {
-            record(dir, upstream, ctx, headers, model_id, operation, body)
-                .await
-                .map(Some)
+        Mode::Replay { dir, miss } => {
+            replay(state, ctx.started, dir, *miss, model_id, operation, body).await
         }
+        Mode::Record { dir, upstream } => record(
+            state, dir, upstream, ctx, headers, model_id, operation, body,
+        )
+        .await
+        .map(Some),
     }
 }
 
 async fn replay(
+    state: &AppState,
+    started: std::time::Instant,
     dir: &Path,
     miss: MissPolicy,
     model_id: &str,
@@ -88,6 +93,19 @@ async fn replay(
         }
     };
     tracing::debug!(file = %request.file_name(), "answered from a cassette");
+    remember(
+        &state.doubles.history,
+        Exchange {
+            operation,
+            model_id,
+            body,
+            status: cassette.response.status,
+            headers: &cassette.response.headers,
+            answer: cassette.response.body.as_deref(),
+            cassette: request.file_name(),
+            latency_ms: started.elapsed().as_millis() as u64,
+        },
+    );
     let chunks = cassette.response.chunks().map_err(|e| {
         ApiError::new(
             AwsErrorCode::InternalServer,
@@ -129,7 +147,9 @@ fn respond(status: u16, headers: &[(String, String)], body: Body) -> Response {
 /// What the forwarding thread reports before the body: the head, or why there is none.
 type Head = Result<(u16, Vec<(String, String)>), bedrock_local_cassette::Error>;
 
+#[allow(clippy::too_many_arguments)]
 async fn record(
+    state: &AppState,
     dir: &Path,
     upstream: &Upstream,
     ctx: &RequestCtx,
@@ -153,6 +173,8 @@ async fn record(
         operation: operation.to_string(),
         headers: forwarded,
         body: body.clone(),
+        history: state.doubles.clone(),
+        started: ctx.started,
     };
     tokio::task::spawn_blocking(move || job.run(head_tx, chunk_tx));
     let (status, upstream_headers) = match head_rx.await {
@@ -188,6 +210,9 @@ struct Job {
     operation: String,
     headers: Vec<(String, String)>,
     body: Bytes,
+    /// The call history the exchange is added to.
+    history: std::sync::Arc<crate::state::Doubles>,
+    started: std::time::Instant,
 }
 
 impl Job {
@@ -243,11 +268,89 @@ impl Job {
         }
         let normalised =
             NormalisedRequest::new("POST", &self.operation, &self.model_id, &self.body);
+        let file = normalised.file_name();
         let recorded = RecordedResponse::new(response.status, &response.headers, &all);
+        remember(
+            &self.history.history,
+            Exchange {
+                operation: &self.operation,
+                model_id: &self.model_id,
+                body: &self.body,
+                status: recorded.status,
+                headers: &recorded.headers,
+                answer: recorded.body.as_deref(),
+                cassette: file,
+                latency_ms: self.started.elapsed().as_millis() as u64,
+            },
+        );
         match Cassette::new(normalised, recorded).write(&self.dir) {
             Ok(path) => tracing::info!(file = %path.display(), "cassette recorded"),
             Err(e) => tracing::warn!(error = %e, "cassette not written"),
         }
         drop(chunk_tx);
     }
+}
+
+/// One exchange answered from or recorded to a cassette, for the call history.
+struct Exchange<'a> {
+    operation: &'a str,
+    model_id: &'a str,
+    body: &'a [u8],
+    status: u16,
+    headers: &'a [(String, String)],
+    /// The response body when it is text (not an event stream).
+    answer: Option<&'a str>,
+    cassette: String,
+    latency_ms: u64,
+}
+
+/// Adds a cassette exchange to the call history (CountTokens is not a generation: skipped).
+/// `response` holds the answer's status and body (JSON when it is), `error` the AWS error of
+/// a 4xx/5xx answer, the token counts come from Bedrock's headers or the body's `usage`.
+fn remember(history: &History, x: Exchange<'_>) {
+    let api = match x.operation {
+        "converse" => Api::Converse,
+        "converse-stream" => Api::ConverseStream,
+        "invoke" => Api::InvokeModel,
+        "invoke-with-response-stream" => Api::InvokeModelWithResponseStream,
+        _ => return,
+    };
+    let header = |name: &str| {
+        x.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let answer: Option<serde_json::Value> = x
+        .answer
+        .map(|a| serde_json::from_str(a).unwrap_or_else(|_| a.into()));
+    let usage = |key: &str, header_name: &str| {
+        header(header_name)
+            .and_then(|v| v.parse().ok())
+            .or_else(|| {
+                let n = answer.as_ref()?.get("usage")?.get(key)?.as_u64()?;
+                u32::try_from(n).ok()
+            })
+    };
+    let mut record = CallRecord::new(api, x.model_id);
+    record.request = crate::runtime::double::body_json(x.body);
+    record.input_tokens = usage("inputTokens", "x-amzn-bedrock-input-token-count");
+    record.output_tokens = usage("outputTokens", "x-amzn-bedrock-output-token-count");
+    if x.status >= 400 {
+        record.error = Some(CallError {
+            code: header("x-amzn-errortype")
+                .map(|t| t.split(':').next().unwrap_or(t).to_string())
+                .unwrap_or_else(|| x.status.to_string()),
+            message: answer
+                .as_ref()
+                .and_then(|a| a.get("message"))
+                .and_then(|m| m.as_str())
+                .unwrap_or_default()
+                .to_string(),
+        });
+    }
+    record.response = Some(serde_json::json!({ "status": x.status, "body": answer }));
+    record.latency_ms = x.latency_ms;
+    record.cassette = Some(x.cassette);
+    history.push(record);
 }

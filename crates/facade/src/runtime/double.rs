@@ -60,22 +60,13 @@ pub async fn generate(
     let decision = state.doubles.rules.decide(&call);
     let rule = decision.as_ref().map(|d| d.rule_id.clone());
     let echo = is_echo(&inv.resolved.requested);
+    let mut record = CallRecord::new(inv.api, inv.resolved.requested.clone());
+    record.local_model = (!echo).then(|| inv.resolved.local.to_string());
+    record.request = body_json(inv.body);
+    record.rule = rule;
     let recorder = Recorder {
         state: state.clone(),
-        record: CallRecord {
-            seq: 0,
-            time: String::new(),
-            api: inv.api,
-            model_id: inv.resolved.requested.clone(),
-            local_model: (!echo).then(|| inv.resolved.local.to_string()),
-            request: body_json(inv.body),
-            response: None,
-            error: None,
-            input_tokens: None,
-            output_tokens: None,
-            latency_ms: 0,
-            rule,
-        },
+        record,
         started,
     };
     if let Some(delay) = decision.as_ref().and_then(|d| d.delay) {
@@ -427,7 +418,7 @@ fn stop_reason_name(reason: &StopReason) -> String {
 }
 
 /// The body as JSON, or as a JSON string when it is not JSON.
-fn body_json(body: &[u8]) -> serde_json::Value {
+pub(crate) fn body_json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
 }
