@@ -197,7 +197,8 @@ fn record_round_trips_and_jsonl_is_one_object_per_line() {
             "input_tokens",
             "output_tokens",
             "latency_ms",
-            "rule"
+            "rule",
+            "cassette"
         ]
     );
 }
