@@ -117,6 +117,7 @@ async fn scripted_text_answers_converse_and_streams_in_word_chunks() {
     let rules: Vec<&Value> = history.iter().map(|c| &c["rule"]).collect();
     assert_eq!(rules, [&json!("r1"), &json!("r1"), &Value::Null]);
     assert_eq!(history[2]["local_model"], "tiny-qwen2");
+    assert!(history[0]["local_model"].is_null(), "a rule answered");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -251,8 +251,12 @@ fn generation_stops_at_the_end_of_the_context() {
 #[test]
 fn a_full_queue_refuses_and_cancellation_frees_the_worker() {
     for arch in TinyArch::ALL {
+        // One sequence at a time, so that B waits in the queue while A holds the slot (with
+        // more slots B would be admitted at once and C would find the queue empty or not,
+        // depending on how fast the admission thread wakes up).
         let config = EngineConfig {
             queue_capacity: 1,
+            max_sequences: 1,
             ..EngineConfig::default()
         };
         let s = setup(arch, config);

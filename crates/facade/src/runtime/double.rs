@@ -60,8 +60,17 @@ pub async fn generate(
     let decision = state.doubles.rules.decide(&call);
     let rule = decision.as_ref().map(|d| d.rule_id.clone());
     let echo = is_echo(&inv.resolved.requested);
+    let streaming = inv.api.streaming();
+    // Whether the local model generates for this call (the history names it only then).
+    let uses_model = !echo
+        && match decision.as_ref().map(|d| &d.respond) {
+            None | Some(Respond::Passthrough) => true,
+            Some(Respond::Error { after_chunks, .. }) => after_chunks.is_some() && streaming,
+            Some(Respond::Drop { after_chunks }) => after_chunks.unwrap_or(0) > 0 && streaming,
+            Some(Respond::Text(_) | Respond::ToolCall { .. }) => false,
+        };
     let mut record = CallRecord::new(inv.api, inv.resolved.requested.clone());
-    record.local_model = (!echo).then(|| inv.resolved.local.to_string());
+    record.local_model = uses_model.then(|| inv.resolved.local.to_string());
     record.request = body_json(inv.body);
     record.rule = rule;
     let recorder = Recorder {
@@ -73,7 +82,6 @@ pub async fn generate(
         tokio::time::sleep(delay).await;
     }
     let respond = decision.map_or(Respond::Passthrough, |d| d.respond);
-    let streaming = inv.api.streaming();
     // What "the model" is for this call: the echo script or the engine.
     let model = |request: GenerateRequest| async {
         if echo {
