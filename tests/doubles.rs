@@ -10,21 +10,12 @@ use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput, ConverseStreamOutput,
-    Message, StopReason,
+    ContentBlockDelta, ConverseOutput, ConverseStreamOutput, StopReason,
 };
 use common::{raw, Server};
 use serde_json::{json, Value};
 
 const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
-
-fn user(text: &str) -> Message {
-    Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(text.into()))
-        .build()
-        .unwrap()
-}
 
 /// Adds rules through the control API; returns the added ones.
 fn add_rules(server: &Server, rules: Value) -> Vec<Value> {
@@ -49,10 +40,6 @@ fn calls(server: &Server, query: &str) -> Vec<Value> {
     r.json()["calls"].as_array().unwrap().clone()
 }
 
-async fn client(server: &Server) -> aws_sdk_bedrockruntime::Client {
-    aws_sdk_bedrockruntime::Client::new(&common::sdk_config(server).await)
-}
-
 fn text_of(output: &aws_sdk_bedrockruntime::operation::converse::ConverseOutput) -> String {
     let Some(ConverseOutput::Message(m)) = output.output() else {
         panic!("no message");
@@ -66,7 +53,7 @@ fn text_of(output: &aws_sdk_bedrockruntime::operation::converse::ConverseOutput)
 #[tokio::test(flavor = "multi_thread")]
 async fn scripted_text_answers_converse_and_streams_in_word_chunks() {
     let server = common::start_tiny();
-    let client = client(&server).await;
+    let client = common::runtime_client(&server).await;
     let added = add_rules(
         &server,
         json!({"model": "anthropic.*", "prompt": {"contains": "weather"},
@@ -77,7 +64,7 @@ async fn scripted_text_answers_converse_and_streams_in_word_chunks() {
     let out = client
         .converse()
         .model_id(HAIKU)
-        .messages(user("What is the weather like?"))
+        .messages(common::user("What is the weather like?"))
         .send()
         .await
         .unwrap();
@@ -89,7 +76,7 @@ async fn scripted_text_answers_converse_and_streams_in_word_chunks() {
     let mut stream = client
         .converse_stream()
         .model_id(HAIKU)
-        .messages(user("And the weather tomorrow?"))
+        .messages(common::user("And the weather tomorrow?"))
         .send()
         .await
         .unwrap()
@@ -108,7 +95,7 @@ async fn scripted_text_answers_converse_and_streams_in_word_chunks() {
     let other = client
         .converse()
         .model_id(HAIKU)
-        .messages(user("Tell me a story."))
+        .messages(common::user("Tell me a story."))
         .send()
         .await
         .unwrap();
@@ -123,7 +110,7 @@ async fn scripted_text_answers_converse_and_streams_in_word_chunks() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tool_call_rule_answers_with_that_call() {
     let server = common::start_tiny();
-    let client = client(&server).await;
+    let client = common::runtime_client(&server).await;
     add_rules(
         &server,
         json!({"respond": {"tool_call": {"name": "get_weather", "input": {"city": "Paris"}}}}),
@@ -131,7 +118,7 @@ async fn a_tool_call_rule_answers_with_that_call() {
     let out = client
         .converse()
         .model_id(HAIKU)
-        .messages(user("Weather in Paris?"))
+        .messages(common::user("Weather in Paris?"))
         .send()
         .await
         .unwrap();
@@ -158,7 +145,7 @@ async fn a_tool_call_rule_answers_with_that_call() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sdk_retries_through_two_throttles_and_a_dropped_connection() {
     let server = common::start_tiny();
-    let client = client(&server).await;
+    let client = common::runtime_client(&server).await;
     add_rules(
         &server,
         json!([{"respond": {"error": {"code": "ThrottlingException"}}, "times": 1},
@@ -167,7 +154,7 @@ async fn the_sdk_retries_through_two_throttles_and_a_dropped_connection() {
     let out = client
         .converse()
         .model_id(HAIKU)
-        .messages(user("Hello"))
+        .messages(common::user("Hello"))
         .send()
         .await
         .unwrap();
@@ -194,7 +181,7 @@ async fn the_sdk_retries_through_two_throttles_and_a_dropped_connection() {
     let err = client
         .converse()
         .model_id(HAIKU)
-        .messages(user("Hello"))
+        .messages(common::user("Hello"))
         .send()
         .await
         .unwrap_err();
@@ -205,7 +192,7 @@ async fn the_sdk_retries_through_two_throttles_and_a_dropped_connection() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_error_after_two_chunks_arrives_inside_the_stream() {
     let server = common::start_tiny();
-    let client = client(&server).await;
+    let client = common::runtime_client(&server).await;
     add_rules(
         &server,
         json!({"api": ["ConverseStream", "InvokeModelWithResponseStream"],
@@ -214,7 +201,7 @@ async fn an_error_after_two_chunks_arrives_inside_the_stream() {
     let mut stream = client
         .converse_stream()
         .model_id(HAIKU)
-        .messages(user("Tell me a long story."))
+        .messages(common::user("Tell me a long story."))
         .send()
         .await
         .unwrap()
@@ -245,11 +232,11 @@ async fn an_error_after_two_chunks_arrives_inside_the_stream() {
 #[tokio::test(flavor = "multi_thread")]
 async fn echo_models_answer_with_the_request() {
     let server = common::start_tiny();
-    let client = client(&server).await;
+    let client = common::runtime_client(&server).await;
     let out = client
         .converse()
         .model_id("local.echo")
-        .messages(user("ping 123"))
+        .messages(common::user("ping 123"))
         .send()
         .await
         .unwrap();
@@ -276,7 +263,7 @@ async fn echo_models_answer_with_the_request() {
         .system(aws_sdk_bedrockruntime::types::SystemContentBlock::Text(
             "Be brief.".into(),
         ))
-        .messages(user("hi"))
+        .messages(common::user("hi"))
         .send()
         .await
         .unwrap();
@@ -296,12 +283,12 @@ async fn echo_models_answer_with_the_request() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_history_filters_exports_and_clears() {
     let server = common::start_tiny();
-    let client = client(&server).await;
+    let client = common::runtime_client(&server).await;
     for _ in 0..3 {
         client
             .converse()
             .model_id("local.echo")
-            .messages(user("a"))
+            .messages(common::user("a"))
             .send()
             .await
             .unwrap();
@@ -330,7 +317,7 @@ async fn the_history_filters_exports_and_clears() {
     client
         .converse()
         .model_id("local.echo")
-        .messages(user("b"))
+        .messages(common::user("b"))
         .send()
         .await
         .unwrap();
@@ -414,13 +401,13 @@ async fn deterministic_mode_makes_sampled_requests_repeat() {
 /// Two answers at temperature 1 from a server started with `flags`, deduplicated.
 async fn twice_sampled(flags: &[&str]) -> std::collections::BTreeSet<String> {
     let server = common::start_tiny_with(flags);
-    let client = client(&server).await;
+    let client = common::runtime_client(&server).await;
     let mut answers = std::collections::BTreeSet::new();
     for _ in 0..2 {
         let out = client
             .converse()
             .model_id(HAIKU)
-            .messages(user("Tell me a story."))
+            .messages(common::user("Tell me a story."))
             .inference_config(
                 aws_sdk_bedrockruntime::types::InferenceConfiguration::builder()
                     .temperature(1.0)

@@ -12,9 +12,6 @@ use std::path::Path;
 
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::primitives::Blob;
-use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, InferenceConfiguration, Message,
-};
 use common::Server;
 use serde_json::Value;
 
@@ -23,25 +20,6 @@ const LLAMA: &str = "meta.llama3-8b-instruct-v1:0";
 const AKID: &str = "AKIDRECORDTEST";
 const SECRET: &str = "record-secret-value";
 const TOKEN: &str = "record-session-token";
-
-fn user(text: &str) -> Message {
-    Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(text.into()))
-        .build()
-        .unwrap()
-}
-
-fn greedy(max_tokens: i32) -> InferenceConfiguration {
-    InferenceConfiguration::builder()
-        .temperature(0.0)
-        .max_tokens(max_tokens)
-        .build()
-}
-
-async fn client(server: &Server) -> aws_sdk_bedrockruntime::Client {
-    aws_sdk_bedrockruntime::Client::new(&common::sdk_config(server).await)
-}
 
 /// What the three SDK calls returned, as comparable strings/bytes.
 #[derive(Debug, PartialEq)]
@@ -52,12 +30,12 @@ struct Outcomes {
 }
 
 async fn three_calls(server: &Server) -> Outcomes {
-    let client = client(server).await;
+    let client = common::runtime_client(server).await;
     let out = client
         .converse()
         .model_id(HAIKU)
-        .messages(user("Say hello."))
-        .inference_config(greedy(8))
+        .messages(common::user("Say hello."))
+        .inference_config(common::greedy(8))
         .send()
         .await
         .unwrap();
@@ -71,8 +49,8 @@ async fn three_calls(server: &Server) -> Outcomes {
     let mut stream = client
         .converse_stream()
         .model_id(HAIKU)
-        .messages(user("Tell me a story."))
-        .inference_config(greedy(8))
+        .messages(common::user("Tell me a story."))
+        .inference_config(common::greedy(8))
         .send()
         .await
         .unwrap()
@@ -290,12 +268,12 @@ async fn record_through_an_upstream_then_replay_byte_for_byte() {
     }
 
     // A miss fails loudly, naming the cassette it looked for.
-    let err = client(&c)
+    let err = common::runtime_client(&c)
         .await
         .converse()
         .model_id(HAIKU)
-        .messages(user("A prompt nobody recorded."))
-        .inference_config(greedy(8))
+        .messages(common::user("A prompt nobody recorded."))
+        .inference_config(common::greedy(8))
         .send()
         .await
         .unwrap_err()
@@ -329,12 +307,12 @@ async fn record_through_an_upstream_then_replay_byte_for_byte() {
 
     // With --replay-miss model the local model answers misses; hits still replay.
     let d = common::start_tiny_with(&["--replay", &dir_s, "--replay-miss", "model"]);
-    let out = client(&d)
+    let out = common::runtime_client(&d)
         .await
         .converse()
         .model_id(HAIKU)
-        .messages(user("A prompt nobody recorded."))
-        .inference_config(greedy(4))
+        .messages(common::user("A prompt nobody recorded."))
+        .inference_config(common::greedy(4))
         .send()
         .await
         .unwrap();

@@ -7,25 +7,9 @@ mod common;
 
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput, ConverseStreamOutput,
-    ConverseTokensRequest, CountTokensInput, InferenceConfiguration, InvokeModelTokensRequest,
-    Message, ResponseStream,
+    ContentBlock, ContentBlockDelta, ConverseOutput, ConverseStreamOutput, ConverseTokensRequest,
+    CountTokensInput, InvokeModelTokensRequest, ResponseStream,
 };
-
-fn user(text: &str) -> Message {
-    Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(text.into()))
-        .build()
-        .unwrap()
-}
-
-fn greedy(max_tokens: i32) -> InferenceConfiguration {
-    InferenceConfiguration::builder()
-        .max_tokens(max_tokens)
-        .temperature(0.0)
-        .build()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn converse_stream_equals_converse_at_temperature_zero() {
@@ -37,8 +21,8 @@ async fn converse_stream_equals_converse_at_temperature_zero() {
     let unary = client
         .converse()
         .model_id(model)
-        .messages(user("Tell me a story."))
-        .inference_config(greedy(12))
+        .messages(common::user("Tell me a story."))
+        .inference_config(common::greedy(12))
         .send()
         .await
         .unwrap();
@@ -52,8 +36,8 @@ async fn converse_stream_equals_converse_at_temperature_zero() {
     let mut stream = client
         .converse_stream()
         .model_id(model)
-        .messages(user("Tell me a story."))
-        .inference_config(greedy(12))
+        .messages(common::user("Tell me a story."))
+        .inference_config(common::greedy(12))
         .send()
         .await
         .unwrap()
@@ -148,8 +132,8 @@ async fn stream_validation_errors_arrive_before_the_stream() {
     let err = client
         .converse_stream()
         .model_id("meta.llama3-8b-instruct-v1:0")
-        .messages(user("hi"))
-        .inference_config(greedy(0))
+        .messages(common::user("hi"))
+        .inference_config(common::greedy(0))
         .send()
         .await
         .unwrap_err();
@@ -175,8 +159,8 @@ async fn count_tokens_equals_the_usage_of_the_same_request() {
     let converse = client
         .converse()
         .model_id(model)
-        .messages(user("How many tokens is this?"))
-        .inference_config(greedy(2))
+        .messages(common::user("How many tokens is this?"))
+        .inference_config(common::greedy(2))
         .send()
         .await
         .unwrap();
@@ -185,7 +169,7 @@ async fn count_tokens_equals_the_usage_of_the_same_request() {
         .model_id(model)
         .input(CountTokensInput::Converse(
             ConverseTokensRequest::builder()
-                .messages(user("How many tokens is this?"))
+                .messages(common::user("How many tokens is this?"))
                 .build(),
         ))
         .send()

@@ -101,22 +101,7 @@ pub fn start(args: &[&str], env: &[(&str, &str)], dir: Option<tempfile::TempDir>
 
 /// A server over the tiny models, with extra flags.
 pub fn start_tiny_with(extra: &[&str]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let toml = write_tiny_models(dir.path());
-    let data = dir.path().join("data");
-    let toml_s = toml.display().to_string();
-    let data_s = data.display().to_string();
-    let mut args = vec![
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        &data_s,
-        "--models-file",
-        &toml_s,
-    ];
-    args.extend_from_slice(extra);
-    start(&args, &[], Some(dir))
+    start_tiny_env(extra, &[])
 }
 
 /// A server over the tiny models, with extra flags and environment variables.
@@ -271,4 +256,27 @@ pub fn aws_cli(base: &str, args: &[&str], cwd: Option<&Path>) -> Option<(bool, S
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
+}
+
+/// A bedrock-runtime client of the AWS SDK for Rust pointed at `server`.
+pub async fn runtime_client(server: &Server) -> aws_sdk_bedrockruntime::Client {
+    aws_sdk_bedrockruntime::Client::new(&sdk_config(server).await)
+}
+
+/// One user message of one text block (Converse).
+pub fn user(text: &str) -> aws_sdk_bedrockruntime::types::Message {
+    use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
+    Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text(text.into()))
+        .build()
+        .unwrap()
+}
+
+/// Greedy decoding of at most `max_tokens` tokens (Converse `inferenceConfig`).
+pub fn greedy(max_tokens: i32) -> aws_sdk_bedrockruntime::types::InferenceConfiguration {
+    aws_sdk_bedrockruntime::types::InferenceConfiguration::builder()
+        .max_tokens(max_tokens)
+        .temperature(0.0)
+        .build()
 }

@@ -13,9 +13,19 @@ use serde_json::Value;
 /// The account id written in place of real ones.
 pub const SCRUBBED_ACCOUNT: &str = "000000000000";
 
+/// An ARN up to its account id (group 1), the 12-digit account id, and the colon after it
+/// (group 2).
+const ARN_ACCOUNT: &str = r"(arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:)[0-9]{12}(:)";
+
 fn arn_account() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:)[0-9]{12}(:)").ok())
+    RE.get_or_init(|| Regex::new(ARN_ACCOUNT).ok()).as_ref()
+}
+
+/// [`ARN_ACCOUNT`] over bytes (event-stream messages), compiled once.
+fn arn_account_bytes() -> Option<&'static regex::bytes::Regex> {
+    static RE: OnceLock<Option<regex::bytes::Regex>> = OnceLock::new();
+    RE.get_or_init(|| regex::bytes::Regex::new(ARN_ACCOUNT).ok())
         .as_ref()
 }
 
@@ -62,9 +72,9 @@ pub fn event_message(message: &[u8]) -> Vec<u8> {
 
 /// Replaces account ids in ARNs inside arbitrary bytes, in place (same length).
 fn scrub_bytes(bytes: &mut [u8]) {
-    let Some(re) = arn_account() else { return };
-    let bytes_re = regex::bytes::Regex::new(re.as_str());
-    let Ok(bytes_re) = bytes_re else { return };
+    let Some(bytes_re) = arn_account_bytes() else {
+        return;
+    };
     let spans: Vec<(usize, usize)> = bytes_re
         .captures_iter(bytes)
         .filter_map(|c| {
@@ -82,15 +92,7 @@ fn scrub_bytes(bytes: &mut [u8]) {
 
 /// CRC-32 (IEEE 802.3, the one event-stream framing uses).
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
+    crc32fast::hash(bytes)
 }
 
 #[cfg(test)]
