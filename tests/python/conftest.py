@@ -209,6 +209,19 @@ def runtime(server: Server):
     )
 
 
+@pytest.fixture(scope="session")
+def bedrock(server: Server):
+    """A boto3 bedrock (control plane) client pointed at the server."""
+    return boto3.client(
+        "bedrock",
+        endpoint_url=server.base,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=client_config(),
+    )
+
+
 def pytest_runtest_makereport(item, call):
     """On a failure, show what the server logged (it explains most 4xx/5xx)."""
     if call.when == "call" and call.excinfo is not None:

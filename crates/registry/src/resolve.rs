@@ -2,7 +2,9 @@
 //!
 //! Accepted, in this order: `ollama.<name>` / `local.<name>`; a foundation-model ARN
 //! (`arn:aws:bedrock:REGION::foundation-model/ID`, empty account as in Bedrock); a system
-//! inference-profile ARN (`arn:aws:bedrock:REGION:ACCOUNT:inference-profile/us.ID`); a catalog
+//! inference-profile ARN (`arn:aws:bedrock:REGION:ACCOUNT:inference-profile/us.ID`); an
+//! application inference-profile ARN (`...:application-inference-profile/ID`, answered as its
+//! source); a catalog
 //! id; a profile id (`us.`, `us-gov.`, `eu.`, `apac.`, `jp.`, `au.`, `global.` + id); an id that
 //! only a `[[mapping]]` knows; a bare local name or alias. The caller percent-decodes first.
 //! Anything else is Bedrock's "The provided model identifier is invalid.".
@@ -70,6 +72,8 @@ pub(crate) enum Arn<'a> {
     FoundationModel(&'a str),
     /// `arn:aws:bedrock:REGION:ACCOUNT:inference-profile/ID` → ID.
     InferenceProfile(&'a str),
+    /// `arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID` → ID.
+    ApplicationProfile(&'a str),
 }
 
 /// Parses the ARN forms model ids use. `None` when `s` is not such an ARN.
@@ -87,9 +91,12 @@ pub(crate) fn parse_arn(s: &str) -> Option<Arn<'_>> {
     if let Some(id) = resource.strip_prefix("foundation-model/") {
         return (account.is_empty() && !id.is_empty()).then_some(Arn::FoundationModel(id));
     }
+    let account_ok = !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit());
     if let Some(id) = resource.strip_prefix("inference-profile/") {
-        let account_ok = !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit());
         return (account_ok && !id.is_empty()).then_some(Arn::InferenceProfile(id));
+    }
+    if let Some(id) = resource.strip_prefix("application-inference-profile/") {
+        return (account_ok && !id.is_empty()).then_some(Arn::ApplicationProfile(id));
     }
     None
 }
@@ -154,6 +161,21 @@ impl Registry {
             Some(Arn::InferenceProfile(id)) => {
                 let (geo, inner) = split_profile(id).ok_or_else(invalid)?;
                 return self.resolve_profile(model_id, id, inner, IdForm::ProfileArn(geo));
+            }
+            Some(Arn::ApplicationProfile(id)) => {
+                // The source was checked at create time to be a foundation-model or system
+                // profile ARN; refusing another application ARN keeps a hand-edited file from
+                // looping.
+                let profile = self.app_profiles.get(id).ok_or_else(invalid)?;
+                if matches!(
+                    parse_arn(&profile.copy_from),
+                    Some(Arn::ApplicationProfile(_))
+                ) {
+                    return Err(invalid());
+                }
+                let mut resolved = self.resolve(&profile.copy_from)?;
+                resolved.requested = model_id.to_string();
+                return Ok(resolved);
             }
             None if model_id.starts_with("arn:") => return Err(invalid()),
             None => {}
@@ -230,7 +252,7 @@ impl Registry {
     }
 
     /// The local model of the first `[[mapping]]` whose pattern matches `id`.
-    fn mapped(&self, id: &str) -> Option<(LocalModelName, Task)> {
+    pub(crate) fn mapped(&self, id: &str) -> Option<(LocalModelName, Task)> {
         let map = self
             .models
             .mappings
