@@ -1,7 +1,7 @@
 //! Inference profiles through the AWS SDK for Rust, as a user's code drives them: list and get
 //! the system profiles, create an application profile (cost tracking) from a foundation model
 //! or a system profile, call Converse with its ARN, page through the list, delete it, and see
-//! it survive a restart until then.
+//! it survive a restart until then; tag profiles and batch jobs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -256,4 +256,149 @@ async fn application_profile_answers_converse_survives_restart_and_deletes() {
         .unwrap_err();
     let service = err.as_service_error().unwrap();
     assert!(service.is_validation_exception(), "{service:?}");
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build().unwrap()
+}
+
+async fn tags_of(client: &aws_sdk_bedrock::Client, arn: &str) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    tags.sort();
+    tags
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tags_on_application_profiles_and_batch_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::start_in(dir.path(), &[]);
+    let client = bedrock(&server).await;
+
+    let profile = client
+        .create_inference_profile()
+        .inference_profile_name("tagged")
+        .model_source(InferenceProfileModelSource::CopyFrom(format!(
+            "arn:aws:bedrock:us-east-1::foundation-model/{HAIKU}"
+        )))
+        .tags(tag("team", "a"))
+        .send()
+        .await
+        .unwrap()
+        .inference_profile_arn()
+        .to_string();
+    // A batch job may name the application profile as its model; its create-time tags are kept.
+    let job = client
+        .create_model_invocation_job()
+        .job_name("tagged-job")
+        .role_arn("arn:aws:iam::123456789012:role/MyBatchInferenceRole")
+        .model_id(&profile)
+        .input_data_config(
+            aws_sdk_bedrock::types::ModelInvocationJobInputDataConfig::S3InputDataConfig(
+                aws_sdk_bedrock::types::ModelInvocationJobS3InputDataConfig::builder()
+                    .s3_uri("s3://no-such-input/")
+                    .build()
+                    .unwrap(),
+            ),
+        )
+        .output_data_config(
+            aws_sdk_bedrock::types::ModelInvocationJobOutputDataConfig::S3OutputDataConfig(
+                aws_sdk_bedrock::types::ModelInvocationJobS3OutputDataConfig::builder()
+                    .s3_uri("s3://no-such-output/")
+                    .build()
+                    .unwrap(),
+            ),
+        )
+        .tags(tag("cost-center", "42"))
+        .send()
+        .await
+        .unwrap()
+        .job_arn()
+        .to_string();
+
+    assert_eq!(tags_of(&client, &profile).await, pairs(&[("team", "a")]));
+    assert_eq!(
+        tags_of(&client, &job).await,
+        pairs(&[("cost-center", "42")])
+    );
+
+    for arn in [&profile, &job] {
+        client
+            .tag_resource()
+            .resource_arn(arn.as_str())
+            .tags(tag("team", "b"))
+            .tags(tag("env", "ci"))
+            .send()
+            .await
+            .unwrap();
+        client
+            .untag_resource()
+            .resource_arn(arn.as_str())
+            .tag_keys("cost-center")
+            .tag_keys("not-there")
+            .send()
+            .await
+            .unwrap();
+    }
+    let expected = pairs(&[("env", "ci"), ("team", "b")]);
+    assert_eq!(tags_of(&client, &profile).await, expected);
+    assert_eq!(tags_of(&client, &job).await, expected);
+
+    // 50 tags per resource at most; a bad key is a validation error; unknown resources 404.
+    let mut many = client.tag_resource().resource_arn(&profile);
+    for i in 0..49 {
+        many = many.tags(tag(&format!("k{i}"), "v"));
+    }
+    assert_eq!(
+        code(&many.send().await.unwrap_err()),
+        "TooManyTagsException"
+    );
+    let bad = client
+        .tag_resource()
+        .resource_arn(&profile)
+        .tags(tag("bad!key", "v"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&bad), "ValidationException");
+    let unknown = client
+        .list_tags_for_resource()
+        .resource_arn(
+            "arn:aws:bedrock:us-east-1:000000000000:application-inference-profile/aaaaaaaaaaaa",
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&unknown), "ResourceNotFoundException");
+    let system = client
+        .tag_resource()
+        .resource_arn(format!(
+            "arn:aws:bedrock:us-east-1:000000000000:inference-profile/us.{HAIKU}"
+        ))
+        .tags(tag("a", "b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&system), "ValidationException");
+
+    // Tags survive a restart.
+    drop(server);
+    let server = common::start_in(dir.path(), &[]);
+    let client = bedrock(&server).await;
+    assert_eq!(tags_of(&client, &profile).await, expected);
+    assert_eq!(tags_of(&client, &job).await, expected);
 }

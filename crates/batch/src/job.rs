@@ -203,6 +203,10 @@ pub struct Job {
     pub end_time: Option<i64>,
     /// The input objects, once validated.
     pub files: Option<Vec<InputFile>>,
+    /// Tags as `(key, value)`: the create call's `tags`, then TagResource/UntagResource.
+    /// Jobs saved before tags were kept load with none.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
 }
 
 impl Job {

@@ -168,6 +168,7 @@ mod tests {
             last_modified_time: submit,
             end_time: None,
             files: None,
+            tags: Vec::new(),
         }
     }
 

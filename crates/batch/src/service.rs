@@ -215,6 +215,7 @@ impl Batch {
                 last_modified_time: now,
                 end_time: None,
                 files: None,
+                tags: request.tags,
             };
             self.inner.store.save(&job)?;
             jobs.insert(job.job_id.clone(), job.clone());
@@ -238,6 +239,29 @@ impl Batch {
     pub fn list(&self, query: &HashMap<String, String>) -> Result<Value, BatchError> {
         let jobs: Vec<Job> = lock(&self.inner.jobs).values().cloned().collect();
         crate::list::list(jobs, query)
+    }
+
+    /// The tags of a job, by id or ARN (ListTagsForResource).
+    pub fn tags(&self, identifier: &str) -> Result<Vec<(String, String)>, BatchError> {
+        let id = validate::job_identifier(identifier)?;
+        self.inner
+            .snapshot(&id)
+            .map(|job| job.tags)
+            .ok_or_else(|| not_found(identifier))
+    }
+
+    /// Replaces the tags of a job, by id or ARN, and saves it (TagResource, UntagResource).
+    pub fn set_tags(
+        &self,
+        identifier: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), BatchError> {
+        let id = validate::job_identifier(identifier)?;
+        if self.inner.snapshot(&id).is_none() {
+            return Err(not_found(identifier));
+        }
+        self.inner.update(&id, |job| job.tags = tags)?;
+        Ok(())
     }
 
     /// StopModelInvocationJob: a running job moves to Stopping, and to Stopped once its runner

@@ -115,6 +115,8 @@ pub struct CreateRequest {
     pub input_uri: String,
     /// Output `s3Uri`.
     pub output_uri: String,
+    /// `tags` as `(key, value)`.
+    pub tags: Vec<(String, String)>,
     /// The body without `clientRequestToken`, for idempotency checks.
     pub fingerprint: Value,
 }
@@ -247,13 +249,26 @@ pub fn create_request(body: &[u8]) -> Result<CreateRequest, BatchError> {
             InvocationType::InvokeModel
         }
     };
-    if let Some(tags) = map.get("tags").and_then(Value::as_array) {
-        if tags.len() > 200 {
+    let mut tags = Vec::new();
+    if let Some(list) = map.get("tags").and_then(Value::as_array) {
+        if list.len() > 200 {
             v.push(
-                &format!("[{} tags]", tags.len()),
+                &format!("[{} tags]", list.len()),
                 "tags",
                 "Member must have length less than or equal to 200",
             );
+        }
+        for (i, tag) in list.iter().enumerate() {
+            let key = tag.get("key").and_then(Value::as_str);
+            let value = tag.get("value").and_then(Value::as_str);
+            match (key, value) {
+                (Some(k), Some(val)) => tags.push((k.to_string(), val.to_string())),
+                _ => v.push(
+                    &tag.to_string(),
+                    &format!("tags.{}.member", i + 1),
+                    "Member must have a string key and value",
+                ),
+            }
         }
     }
     v.into_result()?;
@@ -301,6 +316,7 @@ pub fn create_request(body: &[u8]) -> Result<CreateRequest, BatchError> {
         invocation_type,
         input_uri,
         output_uri,
+        tags,
         fingerprint: Value::Object(fingerprint),
     })
 }

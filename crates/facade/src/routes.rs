@@ -32,9 +32,6 @@ pub struct RequestCtx {
 /// error instead of falling through to "unknown operation".
 const UNIMPLEMENTED_CONTROL: &[&str] = &[
     "guardrails",
-    "tagResource",
-    "untagResource",
-    "listTagsForResource",
     "custom-models",
     "model-customization-jobs",
     "model-import-jobs",
@@ -119,6 +116,14 @@ async fn route(state: AppState, request: Request) -> Result<Response, ApiError> 
         (&Method::GET, ["inference-profiles", id]) => control::profiles::get(&state, &ctx, id),
         (&Method::DELETE, ["inference-profiles", id]) => control::profiles::delete(&state, id),
         (_, ["inference-profiles", ..]) => Err(unknown_operation()),
+        (&Method::POST, [op @ ("tagResource" | "untagResource" | "listTagsForResource")]) => {
+            let body = read_body(body, None, state.config.max_body_bytes).await?;
+            match *op {
+                "tagResource" => control::tags::tag(&state, &body),
+                "untagResource" => control::tags::untag(&state, &body),
+                _ => control::tags::list(&state, &body),
+            }
+        }
         (&Method::POST, ["model-invocation-job"]) => {
             let body = read_body(body, None, state.config.max_body_bytes).await?;
             control::jobs::create(&state, &ctx, &body)

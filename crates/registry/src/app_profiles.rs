@@ -179,6 +179,21 @@ impl AppProfiles {
         Ok(profile)
     }
 
+    /// Replaces the tags of the profile with this id or ARN; `None` when there is none.
+    pub(crate) fn set_tags(&self, id_or_arn: &str, tags: Vec<Tag>) -> Result<Option<()>> {
+        let id = profile_id(id_or_arn);
+        let mut list = self.lock();
+        let Some(at) = list.iter().position(|p| p.id == id) else {
+            return Ok(None);
+        };
+        let old = std::mem::replace(&mut list[at].tags, tags);
+        if let Err(e) = self.save(&list) {
+            list[at].tags = old;
+            return Err(e);
+        }
+        Ok(Some(()))
+    }
+
     /// Removes the profile with this id or ARN; `None` when there is none.
     pub(crate) fn delete(&self, id_or_arn: &str) -> Result<Option<ApplicationProfile>> {
         let id = profile_id(id_or_arn);
@@ -296,13 +311,42 @@ pub(crate) fn validate(new: &NewApplicationProfile) -> Result<()> {
             "Member must have length between 1 and 2048",
         ));
     }
-    if new.tags.len() > MAX_TAGS {
+    validate_tags(&new.tags)
+}
+
+/// `TagKey`/`TagValue` characters: `[a-zA-Z0-9\s._:/=+@-]*`.
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "._:/=+@-".contains(c)
+}
+
+const TAG_PATTERN: &str = "Member must satisfy regular expression pattern: [a-zA-Z0-9\\s._:/=+@-]*";
+
+/// Checks a `tagKeys` list (UntagResource) against `TagKey`.
+pub fn validate_tag_keys(keys: &[String]) -> Result<()> {
+    for (i, key) in keys.iter().enumerate() {
+        let member = format!("tagKeys.{}.member", i + 1);
+        if !(1..=128).contains(&key.chars().count()) {
+            return Err(invalid(
+                key,
+                &member,
+                "Member must have length between 1 and 128",
+            ));
+        }
+        if !key.chars().all(tag_char) {
+            return Err(invalid(key, &member, TAG_PATTERN));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a `tags` list (CreateInferenceProfile, TagResource) against `TagList` and `Tag`.
+pub fn validate_tags(tags: &[Tag]) -> Result<()> {
+    if tags.len() > MAX_TAGS {
         return Err(RegistryError::InvalidProfile(format!(
             "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
         )));
     }
-    let tag_char = |c: char| c.is_alphanumeric() || c.is_whitespace() || "._:/=+@-".contains(c);
-    for (i, tag) in new.tags.iter().enumerate() {
+    for (i, tag) in tags.iter().enumerate() {
         let member = |m: &str| format!("tags.{}.member.{m}", i + 1);
         if !(1..=128).contains(&tag.key.chars().count()) {
             return Err(invalid(
@@ -320,11 +364,7 @@ pub(crate) fn validate(new: &NewApplicationProfile) -> Result<()> {
         }
         for (text, m) in [(&tag.key, "key"), (&tag.value, "value")] {
             if !text.chars().all(tag_char) {
-                return Err(invalid(
-                    text,
-                    &member(m),
-                    "Member must satisfy regular expression pattern: [a-zA-Z0-9\\s._:/=+@-]*",
-                ));
+                return Err(invalid(text, &member(m), TAG_PATTERN));
             }
         }
     }

@@ -23,7 +23,9 @@ mod registry;
 mod resolve;
 mod store;
 
-pub use app_profiles::{ApplicationProfile, NewApplicationProfile, Tag};
+pub use app_profiles::{
+    validate_tag_keys, validate_tags, ApplicationProfile, NewApplicationProfile, Tag,
+};
 pub use catalog::{
     foundation_model_arn, Customization, FoundationModel, InferenceProfile, InferenceType,
     LifecycleStatus, Modality, ProfileGeo,

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use bedrock_local_core::{BackendError, LocalModelName, ModelFiles, ModelLocator};
 
-use crate::app_profiles::{self, AppProfiles, ApplicationProfile, NewApplicationProfile};
+use crate::app_profiles::{self, AppProfiles, ApplicationProfile, NewApplicationProfile, Tag};
 use crate::catalog::{Catalog, FoundationModel, InferenceProfile};
 use crate::config::RegistryConfig;
 use crate::error::{RegistryError, Result};
@@ -165,6 +165,15 @@ impl Registry {
             _ => return Err(unknown()),
         };
         self.app_profiles.create(new, model_arns)
+    }
+
+    /// Replaces the tags of an application profile, by id or ARN (TagResource, UntagResource).
+    pub fn set_application_profile_tags(&self, id_or_arn: &str, tags: Vec<Tag>) -> Result<()> {
+        self.app_profiles.set_tags(id_or_arn, tags)?.ok_or_else(|| {
+            RegistryError::ProfileNotFound(format!(
+                "The inference profile {id_or_arn} does not exist."
+            ))
+        })
     }
 
     /// DeleteInferenceProfile of an application profile, by id or ARN.

@@ -3,3 +3,4 @@
 pub mod jobs;
 pub mod models;
 pub mod profiles;
+pub mod tags;

@@ -239,6 +239,16 @@ pub fn create(state: &AppState, ctx: &RequestCtx, body: &Bytes) -> Result<Respon
             ))
         }
     }
+    if tags.len() > super::tags::MAX_TAGS_PER_RESOURCE {
+        return Err(ApiError::new(
+            bedrock_local_aws::AwsErrorCode::TooManyTags,
+            format!(
+                "{} tags were given; a resource can have at most {}.",
+                tags.len(),
+                super::tags::MAX_TAGS_PER_RESOURCE
+            ),
+        ));
+    }
     let new = NewApplicationProfile {
         name,
         description: string("description")?,
