@@ -421,3 +421,42 @@ async fn twice_sampled(flags: &[&str]) -> std::collections::BTreeSet<String> {
     }
     answers
 }
+
+/// Which of `n` Converse calls a probability rule answered (`true`) and which went to the
+/// model, read from each answer.
+async fn fired(client: &aws_sdk_bedrockruntime::Client, n: usize) -> Vec<bool> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let answer = client
+            .converse()
+            .model_id("local.echo")
+            .messages(common::user("not scripted"))
+            .send()
+            .await
+            .unwrap();
+        out.push(text_of(&answer) == "scripted");
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probability_rules_fire_on_some_calls_and_repeat_after_a_reset() {
+    let server = common::start_tiny();
+    let client = common::runtime_client(&server).await;
+    let rule = json!({"model": "local.echo", "probability": 0.5, "respond": {"text": "scripted"}});
+
+    add_rules(&server, rule.clone());
+    let first = fired(&client, 24).await;
+    let hits = first.iter().filter(|&&f| f).count();
+    assert!((4..=20).contains(&hits), "{hits} of 24 fired: {first:?}");
+    let listed = raw(&server, "GET", "/_bedrock_local/rules", None).json();
+    assert_eq!(listed["rules"][0]["matched"], hits);
+
+    // A reset reseeds the generator: the same rules give the same sequence of decisions.
+    assert_eq!(
+        raw(&server, "POST", "/_bedrock_local/reset", None).status,
+        200
+    );
+    add_rules(&server, rule);
+    assert_eq!(fired(&client, 24).await, first);
+}
