@@ -59,3 +59,26 @@ def test_application_profile_answers_converse_by_arn(bedrock, runtime):
     with pytest.raises(ClientError) as gone:
         bedrock.get_inference_profile(inferenceProfileIdentifier=arn)
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_anthropic_sdk_streams_through_an_application_profile(server, bedrock):
+    """The Anthropic SDK puts the ARN (with its `/`) in the path of InvokeModel and its stream;
+    the body is Claude's because the profile's source is a Claude model."""
+    from anthropic import AnthropicBedrock
+
+    arn = bedrock.create_inference_profile(
+        inferenceProfileName="pytest-anthropic-profile",
+        modelSource={"copyFrom": f"arn:aws:bedrock:{REGION}::foundation-model/{HAIKU}"},
+    )["inferenceProfileArn"]
+    try:
+        client = AnthropicBedrock(
+            base_url=server.base, aws_access_key="test", aws_secret_key="test", aws_region=REGION, max_retries=0
+        )
+        question = [{"role": "user", "content": "What is the capital of France? One word."}]
+        message = client.messages.create(model=arn, max_tokens=16, extra_body={"temperature": 0}, messages=question)
+        assert "paris" in message.content[0].text.lower()
+        with client.messages.stream(model=arn, max_tokens=16, extra_body={"temperature": 0}, messages=question) as stream:
+            streamed = "".join(stream.text_stream)
+        assert streamed == message.content[0].text
+    finally:
+        bedrock.delete_inference_profile(inferenceProfileIdentifier=arn)
