@@ -99,6 +99,8 @@ pub fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
                 stdout.write_all(text.as_bytes())?;
                 stdout.flush()?;
             }
+            // `run` never asks for extended thinking; the engine never sends reasoning itself.
+            GenerationEvent::Reasoning(_) => {}
             GenerationEvent::ToolCall { name, input_json } => {
                 writeln!(stdout, "\n[tool call] {name} {input_json}")?;
             }

@@ -258,7 +258,9 @@ pub struct Usage {
 }
 
 /// What the engine reports while generating, in this order: one `Started`, then any number
-/// of `Text` and (requests with tools only) `ToolCall` events, then one `Finished`.
+/// of `Text` and (requests with tools only) `ToolCall` events, then one `Finished`. A request
+/// with a reasoning budget (extended thinking) first has `Reasoning` events, before any `Text`;
+/// the engine itself never sends them (the facade runs the reasoning phase).
 ///
 /// `Text` only comes before the first `ToolCall` (whatever the model writes after its calls
 /// is dropped), and a turn with at least one `ToolCall` finishes with [`StopReason::ToolUse`].
@@ -273,6 +275,8 @@ pub enum GenerationEvent {
     },
     /// New text (never splits a UTF-8 character, never contains a stop sequence).
     Text(String),
+    /// New reasoning text (extended thinking), before the answer's first `Text`.
+    Reasoning(String),
     /// A tool call parsed from the model output (tool-capable requests only).
     ToolCall {
         /// Tool name (one of the request's tools).

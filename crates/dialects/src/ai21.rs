@@ -324,6 +324,7 @@ impl InvokeDialect for Jamba {
                 .collect(),
             cache_point: None,
             echo: Value::Null,
+            reasoning_budget: None,
         })
     }
 

@@ -7,6 +7,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -170,6 +171,7 @@ fn validation_messages() {
 #[test]
 fn response_and_stream() {
     let c = Completion {
+        reasoning: None,
         text: "Hello!".into(),
         tool_calls: vec![],
         stop_reason: StopReason::EndTurn,

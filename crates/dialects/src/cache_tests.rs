@@ -15,6 +15,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 const CACHE: &str = r#"{"cachePoint":{"type":"default"}}"#;
@@ -98,6 +99,7 @@ fn cached_usage() -> Usage {
 
 fn completion(usage: Usage) -> Completion {
     Completion {
+        reasoning: None,
         text: "Hi".into(),
         tool_calls: vec![],
         stop_reason: StopReason::EndTurn,

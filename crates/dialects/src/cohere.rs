@@ -247,6 +247,7 @@ impl InvokeDialect for CohereChat {
                 "chat_history": object.get("chat_history").cloned().unwrap_or(json!([])),
                 "message": message,
             }),
+            reasoning_budget: None,
         })
     }
 

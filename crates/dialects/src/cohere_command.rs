@@ -122,6 +122,7 @@ impl InvokeDialect for CohereCommand {
                 "prompt": prompt,
                 "stream": object.get("stream") == Some(&Value::Bool(true)),
             }),
+            reasoning_budget: None,
         })
     }
 

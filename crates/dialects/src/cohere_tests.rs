@@ -7,6 +7,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -238,6 +239,7 @@ fn validation_messages() {
 
 fn completion(text: &str, reason: StopReason, calls: Vec<(String, String, String)>) -> Completion {
     Completion {
+        reasoning: None,
         text: text.into(),
         tool_calls: calls,
         stop_reason: reason,

@@ -182,6 +182,7 @@ impl InvokeDialect for DeepSeek {
             stop_sequences,
             cache_point: None,
             echo: Value::Null,
+            reasoning_budget: None,
         })
     }
 

@@ -6,6 +6,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 8192,
     supports_system: true,
     supports_tools: false,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -163,6 +164,7 @@ fn validation_messages() {
 #[test]
 fn response_and_stream() {
     let c = Completion {
+        reasoning: None,
         text: "<think>\nRayleigh.\n</think>\n\nScattering.".into(),
         tool_calls: vec![],
         stop_reason: StopReason::MaxTokens,

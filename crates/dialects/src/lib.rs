@@ -55,6 +55,8 @@ pub struct ModelTraits {
     pub supports_system: bool,
     /// Whether the model accepts tools (Converse `toolConfig`).
     pub supports_tools: bool,
+    /// Whether the model accepts extended thinking (Claude's `thinking`: Claude 3.7 and later).
+    pub supports_reasoning: bool,
 }
 
 /// A request decoded from a provider body, ready to become a `GenerateRequest`.
@@ -75,6 +77,9 @@ pub struct Decoded {
     /// Whatever of the request the provider's response repeats (Cohere's `chat_history`, …),
     /// opaque to everyone but the dialect that wrote it; `Value::Null` when nothing.
     pub echo: serde_json::Value,
+    /// Extended thinking: the most tokens the reasoning phase may write (`budget_tokens`),
+    /// counted inside `max_tokens`. `None` when the request did not enable it.
+    pub reasoning_budget: Option<u32>,
 }
 
 /// What a response needs besides the completion: the identity of this invocation.
@@ -100,6 +105,8 @@ pub struct ResponseCtx {
 pub struct Completion {
     /// The generated text (without any stop sequence).
     pub text: String,
+    /// The reasoning text of an extended-thinking request (`None` without one).
+    pub reasoning: Option<String>,
     /// Tool calls: `(id, name, input JSON text)`. The facade mints the ids (for Converse,
     /// `tooluse_` + 22 base62 characters, see [`converse::tool_use_id`]) so tests can fix them.
     pub tool_calls: Vec<(String, String, String)>,
@@ -229,6 +236,11 @@ pub trait ChunkEncoder: Send {
 
     /// New generated text.
     fn text(&mut self, text: &str) -> Vec<Vec<u8>>;
+
+    /// New reasoning text (extended thinking). Only bodies that enable thinking get any.
+    fn reasoning(&mut self, _text: &str) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
 
     /// A tool call (providers without tool support ignore it).
     fn tool_call(&mut self, id: &str, name: &str, input_json: &str) -> Vec<Vec<u8>>;

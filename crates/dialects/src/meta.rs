@@ -110,6 +110,7 @@ impl InvokeDialect for Meta {
             stop_sequences: Vec::new(),
             cache_point: None,
             echo: Value::Null,
+            reasoning_budget: None,
         })
     }
 

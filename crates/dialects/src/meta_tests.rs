@@ -6,6 +6,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: true,
     supports_tools: false,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -89,6 +90,7 @@ fn validation_messages() {
 #[test]
 fn encode_response() {
     let c = Completion {
+        reasoning: None,
         text: "Hello!".into(),
         tool_calls: vec![],
         stop_reason: StopReason::EndTurn,

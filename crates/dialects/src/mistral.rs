@@ -231,6 +231,7 @@ impl InvokeDialect for Mistral {
             stop_sequences: everit::strings(object.get("stop")),
             cache_point: None,
             echo: format.echo(),
+            reasoning_budget: None,
         })
     }
 

@@ -8,6 +8,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: false,
     supports_tools: false,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -249,6 +250,7 @@ fn chat_validation_messages() {
 
 fn completion(text: &str, stop: StopReason, calls: Vec<(String, String, String)>) -> Completion {
     Completion {
+        reasoning: None,
         text: text.into(),
         tool_calls: calls,
         stop_reason: stop,

@@ -6,6 +6,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 5000,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -180,6 +181,7 @@ fn converse_rules_apply() {
 #[test]
 fn encode_text_and_tool() {
     let c = Completion {
+        reasoning: None,
         text: "Hi".into(),
         tool_calls: vec![],
         stop_reason: StopReason::MaxTokens,

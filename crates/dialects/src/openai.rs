@@ -362,6 +362,7 @@ impl InvokeDialect for OpenAi {
                 .collect(),
             cache_point: None,
             echo: json!({"model": request.model, "stream": request.stream, "include_usage": include_usage}),
+            reasoning_budget: None,
         })
     }
 

@@ -7,6 +7,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 4096,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -205,6 +206,7 @@ fn invocation_checks() {
 #[test]
 fn response_bodies() {
     let c = Completion {
+        reasoning: None,
         text: "Hello!".into(),
         tool_calls: vec![],
         stop_reason: StopReason::EndTurn,

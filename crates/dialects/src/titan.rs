@@ -153,6 +153,7 @@ impl InvokeDialect for Titan {
                 .unwrap_or_default(),
             cache_point: None,
             echo: Value::Null,
+            reasoning_budget: None,
         })
     }
 

@@ -7,6 +7,7 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: false,
     supports_tools: false,
+    supports_reasoning: false,
 };
 
 fn decode(body: &str) -> Result<Decoded> {
@@ -137,6 +138,7 @@ fn validation_messages() {
 #[test]
 fn encode_response() {
     let c = Completion {
+        reasoning: None,
         text: "\nIron oxide blooms".into(),
         tool_calls: vec![],
         stop_reason: StopReason::EndTurn,

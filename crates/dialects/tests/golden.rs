@@ -20,6 +20,7 @@ const DEFAULT_TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 fn dir(dialect: &str) -> PathBuf {
@@ -114,6 +115,7 @@ fn stop_reason(v: &Value) -> StopReason {
 
 fn completion(v: &Value) -> Completion {
     Completion {
+        reasoning: None,
         text: v["text"].as_str().unwrap().to_owned(),
         tool_calls: v["tool_calls"]
             .as_array()
@@ -145,6 +147,7 @@ fn traits(dialect: &str, case: &str) -> ModelTraits {
         default_max_tokens: v["default_max_tokens"].as_u64().unwrap() as u32,
         supports_system: v["supports_system"].as_bool().unwrap(),
         supports_tools: v["supports_tools"].as_bool().unwrap(),
+        supports_reasoning: false,
     }
 }
 

@@ -259,7 +259,9 @@ async fn follow(
     while let Some(event) = stream.next().await {
         match event.map_err(failed)? {
             GenerationEvent::Started { .. } => {}
-            GenerationEvent::Text(_) | GenerationEvent::ToolCall { .. } => {
+            GenerationEvent::Text(_)
+            | GenerationEvent::Reasoning(_)
+            | GenerationEvent::ToolCall { .. } => {
                 let now = Instant::now();
                 first.get_or_insert(now);
                 texts.push(now);
@@ -288,9 +290,9 @@ async fn follow(
 async fn first_text(mut stream: GenerationStream) -> Result<Instant> {
     while let Some(event) = stream.next().await {
         match event.map_err(failed)? {
-            GenerationEvent::Text(_) | GenerationEvent::ToolCall { .. } => {
-                return Ok(Instant::now())
-            }
+            GenerationEvent::Text(_)
+            | GenerationEvent::Reasoning(_)
+            | GenerationEvent::ToolCall { .. } => return Ok(Instant::now()),
             GenerationEvent::Finished { .. } => break,
             GenerationEvent::Started { .. } => {}
         }

@@ -242,6 +242,7 @@ fn generate_with_tools(engine: &Engine, name: &LocalModelName, prompt: Prompt) -
             GenerationEvent::ToolCall { name, input_json } => {
                 calls.push((name, serde_json::from_str(&input_json).unwrap()));
             }
+            GenerationEvent::Reasoning(_) => panic!("the engine never sends reasoning"),
             GenerationEvent::Finished { stop_reason, .. } => {
                 return ToolRun {
                     prompt_tokens,

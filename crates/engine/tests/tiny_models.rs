@@ -86,6 +86,7 @@ fn drain(mut stream: GenerationStream) -> Result<Done, BackendError> {
                 text.push_str(&t);
             }
             GenerationEvent::ToolCall { .. } => panic!("unexpected tool call"),
+            GenerationEvent::Reasoning(_) => panic!("the engine never sends reasoning"),
             GenerationEvent::Finished { stop_reason, usage } => {
                 assert!(stream.blocking_next().is_none(), "events after Finished");
                 return Ok(Done {

@@ -103,6 +103,7 @@ fn run(engine: &Engine, name: &LocalModelName, prompt: Prompt, sampling: Samplin
                 run.text.push_str(&t);
             }
             GenerationEvent::ToolCall { name, input_json } => run.calls.push((name, input_json)),
+            GenerationEvent::Reasoning(_) => panic!("the engine never sends reasoning"),
             GenerationEvent::Finished { stop_reason, .. } => run.stop_reason = Some(stop_reason),
         }
     }

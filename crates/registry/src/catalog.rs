@@ -266,6 +266,18 @@ impl FoundationModel {
             .contains(&InferenceType::OnDemand)
     }
 
+    /// True for the Claude models that take extended thinking (`thinking`): Claude 3.7 Sonnet
+    /// and every Claude 4 model.
+    pub fn supports_reasoning(&self) -> bool {
+        let Some(name) = self.model_id.strip_prefix("anthropic.claude-") else {
+            return false;
+        };
+        name.starts_with("3-7-")
+            || ["sonnet-4", "opus-4", "haiku-4"]
+                .iter()
+                .any(|family| name.starts_with(family))
+    }
+
     /// `arn:aws:bedrock:REGION::foundation-model/ID` (no account, by design).
     pub fn arn(&self, region: &str) -> String {
         foundation_model_arn(region, &self.model_id)

@@ -282,3 +282,26 @@ fn bad_catalog_data_is_an_error() {
     let e = Catalog::parse(&format!("{entry}{entry}")).unwrap_err();
     assert!(e.to_string().contains("listed twice"), "{e}");
 }
+
+#[test]
+fn extended_thinking_is_for_claude_3_7_and_4() {
+    let c = Catalog::builtin().unwrap();
+    let reasoning: Vec<&str> = c
+        .models()
+        .iter()
+        .filter(|m| m.supports_reasoning())
+        .map(|m| m.model_id.as_str())
+        .collect();
+    assert_eq!(
+        reasoning,
+        [
+            "anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+            "anthropic.claude-opus-4-20250514-v1:0",
+            "anthropic.claude-opus-4-1-20250805-v1:0",
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "anthropic.claude-haiku-4-5-20251001-v1:0",
+            "anthropic.claude-opus-4-5-20251101-v1:0",
+        ]
+    );
+}

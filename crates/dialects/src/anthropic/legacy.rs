@@ -80,6 +80,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
         stop_sequences: stop_sequences(object),
         cache_point: None,
         echo: BodyFormat::TextCompletions.echo(),
+        reasoning_budget: None,
     })
 }
 

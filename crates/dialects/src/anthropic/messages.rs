@@ -114,6 +114,20 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
     if max_tokens > traits.max_output_tokens {
         return Err(converse::max_tokens_over_limit(traits.max_output_tokens));
     }
+    let reasoning_budget = match object.get("thinking").filter(|_| traits.supports_reasoning) {
+        Some(value) => converse::thinking(value, "thinking")?,
+        None => None,
+    };
+    let mut temperature = number(object, "temperature").unwrap_or(DEFAULT_TEMPERATURE);
+    if let Some(budget) = reasoning_budget {
+        converse::check_thinking(
+            budget,
+            max_tokens,
+            number(object, "temperature"),
+            top_k(object),
+        )?;
+        temperature = 1.0;
+    }
     let marks = content::cache_marks(object);
     let (messages, cached_message) = chat_messages(&messages, marks.last_message);
     let cache_point = if let Some(i) = cached_message {
@@ -141,7 +155,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
         },
         max_tokens,
         sampling: SamplingParams {
-            temperature: number(object, "temperature").unwrap_or(DEFAULT_TEMPERATURE),
+            temperature,
             top_p: Some(number(object, "top_p").unwrap_or(DEFAULT_TOP_P)),
             top_k: top_k(object),
             seed: 0,
@@ -149,6 +163,7 @@ pub(super) fn decode(object: &Map<String, Value>, traits: &ModelTraits) -> Resul
         stop_sequences: stop_sequences(object),
         cache_point,
         echo: BodyFormat::Messages.echo(),
+        reasoning_budget,
     })
 }
 
@@ -318,7 +333,10 @@ fn check_features(
     messages: &[Msg],
     traits: &ModelTraits,
 ) -> Result<()> {
-    if let Some(thinking) = object.get("thinking") {
+    if let Some(thinking) = object
+        .get("thinking")
+        .filter(|_| !traits.supports_reasoning)
+    {
         if thinking.get("type").and_then(Value::as_str) != Some("disabled") {
             // Unconfirmed wording, modelled on Converse's toolChoice message (§2.4).
             return Err(unsupported(

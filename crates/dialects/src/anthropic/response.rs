@@ -32,7 +32,14 @@ pub(super) fn stop_sequence(reason: &StopReason) -> Value {
 
 /// The Messages response body.
 pub(super) fn encode(ctx: &ResponseCtx, completion: &Completion) -> Vec<u8> {
-    let mut content = Vec::with_capacity(1 + completion.tool_calls.len());
+    let mut content = Vec::with_capacity(2 + completion.tool_calls.len());
+    if let Some(reasoning) = &completion.reasoning {
+        content.push(json!({
+            "type": "thinking",
+            "thinking": reasoning,
+            "signature": converse::reasoning_signature(reasoning),
+        }));
+    }
     if !completion.text.is_empty() || completion.tool_calls.is_empty() {
         content.push(json!({ "type": "text", "text": completion.text }));
     }

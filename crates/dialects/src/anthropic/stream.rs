@@ -34,6 +34,8 @@ pub(super) struct MessageChunks {
     next_index: u32,
     /// The index of the text block being written, if one is open.
     open_text: Option<u32>,
+    /// The open thinking block and its text so far (for the signature).
+    open_thinking: Option<(u32, String)>,
     /// Whether a tool call was streamed (the stop reason is then `tool_use`).
     called_tool: bool,
     /// The request had `cache_control`: the final usage carries the cache counts.
@@ -48,13 +50,29 @@ impl MessageChunks {
             model: model_name(&ctx.model_id),
             next_index: 0,
             open_text: None,
+            open_thinking: None,
             called_tool: false,
             prompt_caching: ctx.prompt_caching,
         }
     }
 
-    /// Closes the open text block, if any.
+    /// Closes the open thinking block (its `signature_delta` first), if any.
+    fn close_thinking(&mut self, out: &mut Vec<Vec<u8>>) {
+        if let Some((index, text)) = self.open_thinking.take() {
+            out.push(chunk(json!({
+                "type": "content_block_delta",
+                "index": index,
+                "delta": { "type": "signature_delta", "signature": converse::reasoning_signature(&text) },
+            })));
+            out.push(chunk(
+                json!({ "type": "content_block_stop", "index": index }),
+            ));
+        }
+    }
+
+    /// Closes the open block, if any.
     fn close_text(&mut self, out: &mut Vec<Vec<u8>>) {
+        self.close_thinking(out);
         if let Some(index) = self.open_text.take() {
             out.push(chunk(
                 json!({ "type": "content_block_stop", "index": index }),
@@ -87,11 +105,41 @@ impl ChunkEncoder for MessageChunks {
         }))]
     }
 
-    fn text(&mut self, text: &str) -> Vec<Vec<u8>> {
+    fn reasoning(&mut self, text: &str) -> Vec<Vec<u8>> {
         if text.is_empty() {
             return Vec::new();
         }
         let mut out = Vec::with_capacity(2);
+        let index = match &mut self.open_thinking {
+            Some((index, so_far)) => {
+                so_far.push_str(text);
+                *index
+            }
+            None => {
+                let index = self.take_index();
+                self.open_thinking = Some((index, text.to_owned()));
+                out.push(chunk(json!({
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": { "type": "thinking", "thinking": "" },
+                })));
+                index
+            }
+        };
+        out.push(chunk(json!({
+            "type": "content_block_delta",
+            "index": index,
+            "delta": { "type": "thinking_delta", "thinking": text },
+        })));
+        out
+    }
+
+    fn text(&mut self, text: &str) -> Vec<Vec<u8>> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::with_capacity(4);
+        self.close_thinking(&mut out);
         let index = match self.open_text {
             Some(index) => index,
             None => {

@@ -9,10 +9,12 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 const NO_TOOLS: ModelTraits = ModelTraits {
     supports_tools: false,
+    supports_reasoning: false,
     ..TRAITS
 };
 
@@ -429,6 +431,7 @@ fn stream_opens_text_blocks_lazily_and_indexes_tool_blocks() {
 #[test]
 fn encode_follows_the_echoed_format() {
     let completion = Completion {
+        reasoning: None,
         text: " Sure.".into(),
         tool_calls: vec![],
         stop_reason: StopReason::StopSequence("END".into()),

@@ -85,6 +85,7 @@ mod tests {
         default_max_tokens: 512,
         supports_system: true,
         supports_tools: true,
+        supports_reasoning: false,
     };
 
     #[test]

@@ -33,13 +33,15 @@ pub mod stream;
 mod tool_config;
 
 pub use count_tokens::{decode_count_tokens, CountTokensInput};
-pub use response::{encode_response_with, stop_reason, tool_use_id};
+pub use response::{encode_response_with, reasoning_signature, stop_reason, tool_use_id};
 // Shared with the Nova InvokeModel body, whose messages and rules are Converse's.
 pub(crate) use response::{completion_stop_reason, output_content, total_tokens};
 // Shared with the Anthropic InvokeModel body (ids, tool inputs, Bedrock's refusals).
 pub(crate) use response::{base62_22, tool_input};
 pub(crate) use rules::decode as decode_body;
-pub(crate) use rules::{content_unsupported, max_tokens_over_limit, tools_unsupported};
+pub(crate) use rules::{
+    check_thinking, content_unsupported, max_tokens_over_limit, thinking, tools_unsupported,
+};
 pub(crate) use shape::{Block, Body, Msg};
 pub(crate) use tool_config::Tools;
 

@@ -99,10 +99,27 @@ pub(crate) fn tool_input(input_json: &str) -> Value {
     serde_json::from_str(input_json).unwrap_or_else(|_| Value::String(input_json.to_owned()))
 }
 
-/// The `output.message.content` blocks of a completion (shared with the Nova body): the text
-/// block is always present (possibly empty) unless the model answered only with tool calls.
+/// The opaque `signature` of a reasoning text: base64 of its SHA-256, so a client that sends
+/// the block back in a later turn sends back a value tied to that text.
+pub fn reasoning_signature(reasoning: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(reasoning.as_bytes()))
+}
+
+/// The `output.message.content` blocks of a completion (shared with the Nova body): a
+/// `reasoningContent` block first when the request enabled extended thinking; the text block is
+/// always present (possibly empty) unless the model answered only with tool calls.
 pub(crate) fn output_content(completion: &Completion) -> Vec<Value> {
-    let mut content = Vec::with_capacity(1 + completion.tool_calls.len());
+    let mut content = Vec::with_capacity(2 + completion.tool_calls.len());
+    if let Some(reasoning) = &completion.reasoning {
+        content.push(json!({
+            "reasoningContent": { "reasoningText": {
+                "text": reasoning,
+                "signature": reasoning_signature(reasoning),
+            } }
+        }));
+    }
     if !completion.text.is_empty() || completion.tool_calls.is_empty() {
         content.push(json!({ "text": completion.text }));
     }

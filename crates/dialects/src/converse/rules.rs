@@ -111,14 +111,16 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
             }
         }
     }
-    if let Some(kind) = messages
-        .iter()
-        .flat_map(|m| &m.blocks)
-        .find_map(|b| match b {
+    if let Some(kind) = messages.iter().find_map(|m| {
+        m.blocks.iter().find_map(|b| match b {
             Block::Unsupported(kind) => Some(*kind),
+            // Earlier reasoning goes back to a reasoning model in an assistant turn only.
+            Block::Reasoning if !traits.supports_reasoning || m.role != Role::Assistant => {
+                Some("reasoningContent")
+            }
             _ => None,
         })
-    {
+    }) {
         return Err(content_unsupported(kind));
     }
     if body.output_config {
@@ -127,7 +129,10 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
             "This model doesn't support the outputConfig field. Remove outputConfig and try again.",
         ));
     }
-    let top_k = additional_fields(body.additional_fields.as_ref())?;
+    let AdditionalFields {
+        top_k,
+        reasoning_budget,
+    } = additional_fields(body.additional_fields.as_ref(), traits)?;
     // Step 6: the model's output limit.
     let max_tokens = match body.max_tokens {
         Some(n) if n > traits.max_output_tokens => {
@@ -141,6 +146,12 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
             .max(1),
     };
 
+    let mut temperature = body.temperature.unwrap_or(DEFAULT_TEMPERATURE);
+    if let Some(budget) = reasoning_budget {
+        check_thinking(budget, max_tokens, body.temperature, top_k)?;
+        // Claude samples at temperature 1 while thinking (the only value it accepts then).
+        temperature = 1.0;
+    }
     let cache_point = cache_point(&body);
     let system = (!body.system.is_empty()).then(|| body.system.join("\n"));
     let (tools, tool_choice) = body.tools.map(|t| (t.specs, t.choice)).unwrap_or_default();
@@ -153,7 +164,7 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
         },
         max_tokens,
         sampling: SamplingParams {
-            temperature: body.temperature.unwrap_or(DEFAULT_TEMPERATURE),
+            temperature,
             top_p: Some(body.top_p.unwrap_or(DEFAULT_TOP_P)),
             top_k,
             seed: 0,
@@ -161,6 +172,7 @@ pub(crate) fn decode(body: Body, traits: &ModelTraits) -> Result<Decoded> {
         stop_sequences: body.stop_sequences,
         cache_point,
         echo: serde_json::Value::Null,
+        reasoning_budget,
     })
 }
 
@@ -224,12 +236,74 @@ fn check_tool_blocks(messages: &[Msg], has_tool_config: bool) -> Result<()> {
     Ok(())
 }
 
-/// Reads `additionalModelRequestFields`: the top-k knob, and a refusal of reasoning. Other
-/// keys are ignored (real Bedrock forwards them to the model, whose native schema may refuse
-/// them; with a local model there is nothing to forward to).
-fn additional_fields(fields: Option<&Value>) -> Result<Option<usize>> {
+/// What `additionalModelRequestFields` sets.
+#[derive(Debug, Default)]
+struct AdditionalFields {
+    top_k: Option<usize>,
+    /// Claude's `thinking` `budget_tokens`, when enabled on a reasoning model.
+    reasoning_budget: Option<u32>,
+}
+
+/// Smallest `thinking.budget_tokens` Claude accepts.
+pub(crate) const MIN_THINKING_BUDGET: u64 = 1024;
+
+/// Claude's `thinking` object: `{"type": "enabled", "budget_tokens": N}` (N ≥ 1024) or
+/// `{"type": "disabled"}`. Returns the budget when enabled. Shared with the Claude body.
+pub(crate) fn thinking(value: &Value, field: &str) -> Result<Option<u32>> {
+    // Unconfirmed wording: Claude's own messages, wrapped as Bedrock wraps native errors.
+    let native = |detail: String| {
+        invalid(format!(
+            "The model returned the following errors: {field}: {detail}"
+        ))
+    };
+    let kind = value.get("type").and_then(Value::as_str);
+    match kind {
+        Some("disabled") => Ok(None),
+        Some("enabled") => {
+            let budget = value
+                .get("budget_tokens")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| native("budget_tokens: Field required".into()))?;
+            if budget < MIN_THINKING_BUDGET {
+                return Err(native(format!(
+                    "budget_tokens: Input should be greater than or equal to {MIN_THINKING_BUDGET}"
+                )));
+            }
+            Ok(Some(u32::try_from(budget).unwrap_or(u32::MAX)))
+        }
+        _ => Err(native(
+            "type: Input should be 'enabled' or 'disabled'".into(),
+        )),
+    }
+}
+
+/// The constraints Claude puts on a thinking request. Shared with the Claude body.
+pub(crate) fn check_thinking(
+    budget: u32,
+    max_tokens: u32,
+    temperature: Option<f32>,
+    top_k: Option<usize>,
+) -> Result<()> {
+    // Unconfirmed wording (Claude's messages, wrapped).
+    if budget >= max_tokens {
+        return Err(invalid(format!("The model returned the following errors: `max_tokens` must be greater than `thinking.budget_tokens`. max_tokens is {max_tokens} and thinking.budget_tokens is {budget}.")));
+    }
+    if temperature.is_some_and(|t| (t - 1.0).abs() > f32::EPSILON) {
+        return Err(invalid("The model returned the following errors: `temperature` may only be set to 1 when thinking is enabled."));
+    }
+    if top_k.is_some() {
+        return Err(invalid("The model returned the following errors: `top_k` must be unset when thinking is enabled."));
+    }
+    Ok(())
+}
+
+/// Reads `additionalModelRequestFields`: the top-k knob and Claude's `thinking` (reasoning
+/// models only; every other reasoning switch is refused). Other keys are ignored (real Bedrock
+/// forwards them to the model, whose native schema may refuse them; with a local model there
+/// is nothing to forward to).
+fn additional_fields(fields: Option<&Value>, traits: &ModelTraits) -> Result<AdditionalFields> {
     let Some(fields) = fields else {
-        return Ok(None);
+        return Ok(AdditionalFields::default());
     };
     let Value::Object(map) = fields else {
         // Unconfirmed wording (§4.9: native errors are wrapped like this).
@@ -238,7 +312,14 @@ fn additional_fields(fields: Option<&Value>) -> Result<Option<usize>> {
             everit::MALFORMED
         )));
     };
-    if let Some(key) = REASONING_KEYS.iter().find(|k| map.contains_key(**k)) {
+    let mut reasoning_budget = None;
+    if let (true, Some(value)) = (traits.supports_reasoning, map.get("thinking")) {
+        reasoning_budget = thinking(value, "thinking")?;
+    }
+    if let Some(key) = REASONING_KEYS
+        .iter()
+        .find(|k| map.contains_key(**k) && !(traits.supports_reasoning && **k == "thinking"))
+    {
         // Unconfirmed wording.
         return Err(unsupported(format!("This model doesn't support reasoning. Remove {key} from additionalModelRequestFields and try again.")));
     }
@@ -262,7 +343,10 @@ fn additional_fields(fields: Option<&Value>) -> Result<Option<usize>> {
             }
         }
     }
-    Ok(top_k)
+    Ok(AdditionalFields {
+        top_k,
+        reasoning_budget,
+    })
 }
 
 /// One message for the engine: adjacent text blocks are joined with `\n` into one part (so a
@@ -297,7 +381,7 @@ fn chat_message(m: &Msg) -> ChatMessage {
                 content: content.clone(),
                 is_error: *is_error,
             },
-            Block::CachePoint | Block::Unsupported(_) => continue,
+            Block::CachePoint | Block::Reasoning | Block::Unsupported(_) => continue,
         };
         content.push(part);
     }

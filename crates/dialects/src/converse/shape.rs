@@ -55,6 +55,9 @@ pub(crate) enum Block {
     Unsupported(&'static str),
     /// A prompt-cache breakpoint (it only decides how usage is reported).
     CachePoint,
+    /// A `reasoningContent` block of an earlier assistant turn (extended thinking): accepted
+    /// for reasoning models, never shown to the model again.
+    Reasoning,
 }
 
 /// One message as written.
@@ -203,6 +206,7 @@ fn content_block(c: &mut Coral, value: &Value, path: &str) -> Option<Block> {
         "toolResult" => tool_result(c, inner, &inner_path),
         "guardContent" => guard_content(c, inner, &inner_path),
         "cachePoint" => cache_point(c, inner, &inner_path).then_some(Block::CachePoint),
+        "reasoningContent" => c.object(inner, &inner_path).map(|_| Block::Reasoning),
         other => Some(Block::Unsupported(other)),
     }
 }

@@ -32,6 +32,22 @@ pub fn text_delta(index: u32, text: &str) -> StreamEvent {
     )
 }
 
+/// `contentBlockDelta` with a piece of reasoning text (extended thinking).
+pub fn reasoning_delta(index: u32, text: &str) -> StreamEvent {
+    event(
+        "contentBlockDelta",
+        json!({ "contentBlockIndex": index, "delta": { "reasoningContent": { "text": text } } }),
+    )
+}
+
+/// `contentBlockDelta` with the signature that closes a reasoning block.
+pub fn reasoning_signature_delta(index: u32, signature: &str) -> StreamEvent {
+    event(
+        "contentBlockDelta",
+        json!({ "contentBlockIndex": index, "delta": { "reasoningContent": { "signature": signature } } }),
+    )
+}
+
 /// `contentBlockStart` opening a tool-use block.
 pub fn tool_use_start(index: u32, tool_use_id: &str, name: &str) -> StreamEvent {
     event(
@@ -82,6 +98,8 @@ pub struct Encoder {
     echo: ResponseEcho,
     next_index: u32,
     open_text: Option<u32>,
+    /// The open reasoning block and its text so far (for the signature).
+    open_reasoning: Option<(u32, String)>,
     tool_used: bool,
 }
 
@@ -99,11 +117,32 @@ impl Encoder {
         vec![message_start()]
     }
 
-    /// A text delta, in the open text block or a new one.
+    /// A reasoning delta, in the open reasoning block or a new one (reasoning comes first).
+    pub fn reasoning(&mut self, text: &str) -> Vec<StreamEvent> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let index = match &mut self.open_reasoning {
+            Some((index, so_far)) => {
+                so_far.push_str(text);
+                *index
+            }
+            None => {
+                let index = self.next_index;
+                self.next_index += 1;
+                self.open_reasoning = Some((index, text.to_owned()));
+                index
+            }
+        };
+        vec![reasoning_delta(index, text)]
+    }
+
+    /// A text delta, in the open text block or a new one (closing a reasoning block first).
     pub fn text(&mut self, text: &str) -> Vec<StreamEvent> {
         if text.is_empty() {
             return Vec::new();
         }
+        let mut events = self.close_reasoning();
         let index = match self.open_text {
             Some(index) => index,
             None => {
@@ -113,7 +152,8 @@ impl Encoder {
                 index
             }
         };
-        vec![text_delta(index, text)]
+        events.push(text_delta(index, text));
+        events
     }
 
     /// A whole tool call as one block: start, the input as one delta (compact JSON, `{}` when
@@ -155,11 +195,23 @@ impl Encoder {
         events
     }
 
+    /// Closes whatever block is open: a reasoning block with its signature delta first.
     fn close_text(&mut self) -> Vec<StreamEvent> {
-        self.open_text
-            .take()
-            .map(|index| vec![content_block_stop(index)])
-            .unwrap_or_default()
+        let mut events = self.close_reasoning();
+        if let Some(index) = self.open_text.take() {
+            events.push(content_block_stop(index));
+        }
+        events
+    }
+
+    fn close_reasoning(&mut self) -> Vec<StreamEvent> {
+        match self.open_reasoning.take() {
+            Some((index, text)) => vec![
+                reasoning_signature_delta(index, &super::response::reasoning_signature(&text)),
+                content_block_stop(index),
+            ],
+            None => Vec::new(),
+        }
     }
 }
 
@@ -202,6 +254,46 @@ mod tests {
             r#"{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\":\"Paris\"}"}}}"#
         );
         assert_eq!(payload(7), r#"{"stopReason":"tool_use"}"#);
+    }
+
+    #[test]
+    fn reasoning_block_comes_first_and_closes_with_its_signature() {
+        let mut e = Encoder::new(ResponseEcho::default());
+        let mut all = e.start();
+        all.extend(e.reasoning("First, "));
+        all.extend(e.reasoning("think."));
+        all.extend(e.text("Paris."));
+        all.extend(e.finish(&StopReason::EndTurn, Usage::default(), 5));
+        assert_eq!(
+            names(&all),
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        let payload = |i: usize| String::from_utf8(all[i].1.clone()).unwrap();
+        assert_eq!(
+            payload(1),
+            r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"First, "}}}"#
+        );
+        let signature = crate::converse::reasoning_signature("First, think.");
+        assert_eq!(
+            payload(3),
+            format!(
+                r#"{{"contentBlockIndex":0,"delta":{{"reasoningContent":{{"signature":"{signature}"}}}}}}"#
+            )
+        );
+        assert_eq!(
+            payload(5),
+            r#"{"contentBlockIndex":1,"delta":{"text":"Paris."}}"#
+        );
     }
 
     #[test]

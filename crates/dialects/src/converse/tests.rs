@@ -7,11 +7,13 @@ const TRAITS: ModelTraits = ModelTraits {
     default_max_tokens: 512,
     supports_system: true,
     supports_tools: true,
+    supports_reasoning: false,
 };
 
 const NO_SYSTEM_NO_TOOLS: ModelTraits = ModelTraits {
     supports_system: false,
     supports_tools: false,
+    supports_reasoning: false,
     ..TRAITS
 };
 
@@ -352,6 +354,7 @@ fn encode_response_echoes_the_request() {
     );
     let request = decode_request(body.as_bytes(), &TRAITS).unwrap();
     let completion = Completion {
+        reasoning: None,
         text: String::new(),
         tool_calls: vec![],
         stop_reason: StopReason::MaxTokens,

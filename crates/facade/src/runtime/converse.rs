@@ -90,6 +90,10 @@ impl Framer for ConverseFramer {
         frames(self.0.text(text))
     }
 
+    fn reasoning(&mut self, text: &str) -> Vec<Vec<u8>> {
+        frames(self.0.reasoning(text))
+    }
+
     fn tool_call(&mut self, id: &str, name: &str, input_json: &str) -> Vec<Vec<u8>> {
         frames(self.0.tool_call(id, name, input_json))
     }

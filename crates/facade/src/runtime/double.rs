@@ -35,6 +35,8 @@ pub struct Invocation<'a> {
     pub resolved: &'a Resolved,
     /// The request body, recorded in the history.
     pub body: &'a [u8],
+    /// Extended thinking's budget, when the request enabled it (the model then reasons first).
+    pub reasoning_budget: Option<u32>,
 }
 
 /// Whether `model_id` names one of the echo models.
@@ -88,7 +90,7 @@ pub async fn generate(
             let text = echo_text(&inv.resolved.requested, &last_user, &request);
             scripted(state, request, Script::Text(text)).await
         } else {
-            state.backend.generate(request).map_err(ApiError::from)
+            super::reasoning::model_stream(state, request, inv.reasoning_budget)
         }
     };
     let (inner, cut) = match respond {
@@ -314,6 +316,7 @@ fn recorded(
             let finished = !matches!(
                 event,
                 Ok(GenerationEvent::Text(_)
+                    | GenerationEvent::Reasoning(_)
                     | GenerationEvent::Started { .. }
                     | GenerationEvent::ToolCall { .. })
             );
@@ -359,6 +362,8 @@ impl Outcome {
                 self.text.push_str(t);
                 self.chunks += 1;
             }
+            // The history keeps the answer; reasoning is the model's working.
+            Ok(GenerationEvent::Reasoning(_)) => {}
             Ok(GenerationEvent::ToolCall { name, input_json }) => {
                 let input = serde_json::from_str(input_json)
                     .unwrap_or_else(|_| serde_json::Value::String(input_json.clone()));

@@ -232,6 +232,10 @@ impl Framer for ChunkFramer {
         chunks(self.encoder.text(text))
     }
 
+    fn reasoning(&mut self, text: &str) -> Vec<Vec<u8>> {
+        chunks(self.encoder.reasoning(text))
+    }
+
     fn tool_call(&mut self, id: &str, name: &str, input_json: &str) -> Vec<Vec<u8>> {
         chunks(self.encoder.tool_call(id, name, input_json))
     }

@@ -6,6 +6,7 @@ pub mod count_tokens;
 pub mod double;
 pub mod embed;
 pub mod invoke;
+mod reasoning;
 pub mod stream;
 
 use bedrock_local_core::{GenerateRequest, GenerationEvent, Priority};
@@ -29,6 +30,7 @@ pub fn model_traits(state: &AppState, resolved: &Resolved) -> ModelTraits {
             default_max_tokens: fm.default_max_tokens.unwrap_or(FALLBACK_DEFAULT_MAX_TOKENS),
             supports_system: fm.supports_system,
             supports_tools: fm.supports_tools,
+            supports_reasoning: fm.supports_reasoning(),
         },
         // Local names: the model's own limits apply (the engine clamps to the context).
         None => ModelTraits {
@@ -36,6 +38,7 @@ pub fn model_traits(state: &AppState, resolved: &Resolved) -> ModelTraits {
             default_max_tokens: FALLBACK_DEFAULT_MAX_TOKENS,
             supports_system: true,
             supports_tools: true,
+            supports_reasoning: false,
         },
     }
 }
@@ -171,6 +174,7 @@ pub async fn generate(
     caller: Caller,
     body: &[u8],
 ) -> Result<Completion, ApiError> {
+    let reasoning_budget = decoded.reasoning_budget;
     let request = build_request(state, resolved, decoded, caller.priority);
     let stream = match caller.double {
         Some(api) => {
@@ -178,10 +182,11 @@ pub async fn generate(
                 api,
                 resolved,
                 body,
+                reasoning_budget,
             };
             double::generate(state, call, request).await?
         }
-        None => state.backend.generate(request)?,
+        None => reasoning::model_stream(state, request, reasoning_budget)?,
     };
     let completion = complete(stream, started).await?;
     tracing::info!(
@@ -204,17 +209,20 @@ async fn complete(
     started: std::time::Instant,
 ) -> Result<Completion, ApiError> {
     let mut text = String::new();
+    let mut reasoning: Option<String> = None;
     let mut tool_calls = Vec::new();
     while let Some(event) = stream.next().await {
         match event? {
             GenerationEvent::Started { .. } => {}
             GenerationEvent::Text(t) => text.push_str(&t),
+            GenerationEvent::Reasoning(t) => reasoning.get_or_insert_with(String::new).push_str(&t),
             GenerationEvent::ToolCall { name, input_json } => {
                 tool_calls.push((new_tool_use_id(), name, input_json));
             }
             GenerationEvent::Finished { stop_reason, usage } => {
                 return Ok(Completion {
                     text,
+                    reasoning,
                     tool_calls,
                     stop_reason,
                     usage,

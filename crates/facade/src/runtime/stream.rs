@@ -47,11 +47,13 @@ pub async fn start(
     api: Api,
     body: &[u8],
 ) -> Result<Started, ApiError> {
+    let reasoning_budget = decoded.reasoning_budget;
     let request = build_request(state, resolved, decoded, Priority::Interactive);
     let call = double::Invocation {
         api,
         resolved,
         body,
+        reasoning_budget,
     };
     let mut stream = double::generate(state, call, request).await?;
     match stream.next().await {
@@ -84,6 +86,11 @@ pub trait Framer: Send + 'static {
     fn start(&mut self, prompt_tokens: u32) -> Vec<Vec<u8>>;
     /// New text.
     fn text(&mut self, text: &str) -> Vec<Vec<u8>>;
+    /// New reasoning text (extended thinking). Only APIs whose dialect enables thinking get
+    /// any, so the others keep this default.
+    fn reasoning(&mut self, _text: &str) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
     /// A complete tool call with its minted id.
     fn tool_call(&mut self, id: &str, name: &str, input_json: &str) -> Vec<Vec<u8>>;
     /// Closing frames.
@@ -168,6 +175,11 @@ impl<F: Framer> Pump<F> {
                 self.first_byte_ms
                     .get_or_insert_with(|| self.generation.started.elapsed().as_millis() as u64);
                 self.framer.text(&text)
+            }
+            Some(Ok(GenerationEvent::Reasoning(text))) => {
+                self.first_byte_ms
+                    .get_or_insert_with(|| self.generation.started.elapsed().as_millis() as u64);
+                self.framer.reasoning(&text)
             }
             Some(Ok(GenerationEvent::ToolCall { name, input_json })) => {
                 self.first_byte_ms
