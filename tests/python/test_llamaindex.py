@@ -83,28 +83,14 @@ def test_application_inference_profile(server, bedrock):
         bedrock.delete_inference_profile(inferenceProfileIdentifier=arn)
 
 
-def embedder(server, model_name: str) -> BedrockEmbedding:
-    import boto3
-
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.base,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=client_config(),
-    )
-    return BedrockEmbedding(model_name=model_name, client=client)
-
-
 def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
 
 
-def test_embeddings_rank_by_meaning(server):
+def test_embeddings_rank_by_meaning(runtime):
     for model_name, dims in [("amazon.titan-embed-text-v2:0", 1024), ("cohere.embed-english-v3", 1024)]:
-        emb = embedder(server, model_name)
+        emb = BedrockEmbedding(model_name=model_name, client=runtime)
         query = emb.get_query_embedding("How do I bake bread?")
         docs = emb.get_text_embedding_batch(
             ["A recipe for sourdough bread and baking times.", "The stock market fell sharply today."]

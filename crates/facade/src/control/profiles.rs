@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bedrock_local_registry::{ApplicationProfile, InferenceProfile, NewApplicationProfile, Tag};
+use bedrock_local_registry::{ApplicationProfile, InferenceProfile, NewApplicationProfile};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -213,32 +213,7 @@ pub fn create(state: &AppState, ctx: &RequestCtx, body: &Bytes) -> Result<Respon
                 "1 validation error detected: Value null at 'modelSource.copyFrom' failed to satisfy constraint: Member must not be null",
             )
         })?;
-    let mut tags = Vec::new();
-    match map.get("tags") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(list)) => {
-            for tag in list {
-                let key = tag.get("key").and_then(Value::as_str);
-                let value = tag.get("value").and_then(Value::as_str);
-                let (Some(key), Some(value)) = (key, value) else {
-                    return Err(ApiError::validation(
-                        "1 validation error detected: Value at 'tags' failed to satisfy constraint: every tag needs a string key and value",
-                    ));
-                };
-                tags.push(Tag {
-                    key: key.to_string(),
-                    value: value.to_string(),
-                });
-            }
-        }
-        Some(other) => {
-            return Err(violation(
-                &other.to_string(),
-                "tags",
-                "Member must be a list",
-            ))
-        }
-    }
+    let tags = super::tags::parse(map.get("tags"))?.unwrap_or_default();
     if tags.len() > super::tags::MAX_TAGS_PER_RESOURCE {
         return Err(ApiError::new(
             bedrock_local_aws::AwsErrorCode::TooManyTags,

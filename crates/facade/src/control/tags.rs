@@ -103,6 +103,34 @@ fn batch(state: &AppState) -> Result<&bedrock_local_batch::Batch, ApiError> {
     })
 }
 
+/// A `tags` member (`TagList`): `None` when absent or null. Shared with CreateInferenceProfile.
+pub(crate) fn parse(value: Option<&Value>) -> Result<Option<Vec<Tag>>, ApiError> {
+    let list = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'tags' failed to satisfy constraint: Member must be a list"
+            )))
+        }
+    };
+    let mut tags = Vec::with_capacity(list.len());
+    for tag in list {
+        let key = tag.get("key").and_then(Value::as_str);
+        let value = tag.get("value").and_then(Value::as_str);
+        let (Some(key), Some(value)) = (key, value) else {
+            return Err(ApiError::validation(
+                "1 validation error detected: Value at 'tags' failed to satisfy constraint: every tag needs a string key and value",
+            ));
+        };
+        tags.push(Tag {
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+    }
+    Ok(Some(tags))
+}
+
 fn wire(tags: &[Tag]) -> Value {
     Value::Array(
         tags.iter()
@@ -123,24 +151,7 @@ pub fn list(state: &AppState, body: &Bytes) -> Result<Response, ApiError> {
 pub fn tag(state: &AppState, body: &Bytes) -> Result<Response, ApiError> {
     let map = body_object(body)?;
     let (arn, kind) = resource(&map)?;
-    let list = map
-        .get("tags")
-        .and_then(Value::as_array)
-        .ok_or_else(|| missing("tags"))?;
-    let mut added = Vec::with_capacity(list.len());
-    for tag in list {
-        let key = tag.get("key").and_then(Value::as_str);
-        let value = tag.get("value").and_then(Value::as_str);
-        let (Some(key), Some(value)) = (key, value) else {
-            return Err(ApiError::validation(
-                "1 validation error detected: Value at 'tags' failed to satisfy constraint: every tag needs a string key and value",
-            ));
-        };
-        added.push(Tag {
-            key: key.to_string(),
-            value: value.to_string(),
-        });
-    }
+    let added = parse(map.get("tags"))?.ok_or_else(|| missing("tags"))?;
     bedrock_local_registry::validate_tags(&added)?;
     let mut tags = current(state, &arn, &kind)?;
     for tag in added {
