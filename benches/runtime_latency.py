@@ -75,6 +75,24 @@ def tool_call(choice):
     return run
 
 
+def converse_thinking():
+    # Extended thinking: the local model reasons (phase 1), then answers (phase 2).
+    r = rt.converse(modelId="anthropic.claude-3-7-sonnet-20250219-v1:0", messages=MESSAGES,
+                    inferenceConfig={"maxTokens": 1024 + MAX_TOKENS},
+                    additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 1024}})
+    assert "reasoningContent" in r["output"]["message"]["content"][0], r
+    return None, r["usage"]["outputTokens"]
+
+
+control = boto3.client("bedrock", endpoint_url=ENDPOINT, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def list_inference_profiles():
+    control.list_inference_profiles()
+    return None, 0
+
+
 def count_tokens():
     rt.count_tokens(modelId=MODEL, input={"invokeModel": {"body": ANTHROPIC_BODY.encode()}})
     return None, 0
@@ -102,4 +120,6 @@ measure("InvokeModel (anthropic)", invoke)
 measure("InvokeModelWithResponseStream", invoke_stream)
 measure("Converse tool call (auto)", tool_call(None))
 measure("Converse tool call (tool)", tool_call({"tool": {"name": "get_weather"}}))
+measure("Converse + thinking (Claude 3.7)", converse_thinking)
 measure("CountTokens", count_tokens)
+measure("ListInferenceProfiles", list_inference_profiles)
