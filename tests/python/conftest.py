@@ -196,30 +196,27 @@ def client_config() -> Config:
     return Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=300, connect_timeout=10)
 
 
-@pytest.fixture(scope="session")
-def runtime(server: Server):
-    """A boto3 bedrock-runtime client pointed at the server."""
+def _client(server: Server, service: str):
     return boto3.client(
-        "bedrock-runtime",
+        service,
         endpoint_url=server.base,
         region_name=REGION,
         aws_access_key_id="test",
         aws_secret_access_key="test",
         config=client_config(),
     )
+
+
+@pytest.fixture(scope="session")
+def runtime(server: Server):
+    """A boto3 bedrock-runtime client pointed at the server."""
+    return _client(server, "bedrock-runtime")
 
 
 @pytest.fixture(scope="session")
 def bedrock(server: Server):
     """A boto3 bedrock (control plane) client pointed at the server."""
-    return boto3.client(
-        "bedrock",
-        endpoint_url=server.base,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=client_config(),
-    )
+    return _client(server, "bedrock")
 
 
 def pytest_runtest_makereport(item, call):

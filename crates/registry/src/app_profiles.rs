@@ -21,6 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::{RegistryError, Result};
+use crate::resolve::{parse_arn, Arn};
 
 /// The file under the data dir.
 const FILE_NAME: &str = "inference-profiles.json";
@@ -224,10 +225,11 @@ impl AppProfiles {
     }
 }
 
-/// The id inside an application-profile ARN, or the text itself.
+/// The id inside an application-profile ARN (as model-id resolution parses ARNs), or the text
+/// itself.
 fn profile_id(id_or_arn: &str) -> &str {
-    match id_or_arn.rsplit_once(":application-inference-profile/") {
-        Some((_, id)) if id_or_arn.starts_with("arn:") => id,
+    match parse_arn(id_or_arn) {
+        Some(Arn::ApplicationProfile(id)) => id,
         _ => id_or_arn,
     }
 }

@@ -6,7 +6,7 @@
 use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bedrock_local_aws::AwsErrorCode;
+use bedrock_local_aws::{Arn, ArnResource, AwsErrorCode};
 use bedrock_local_registry::Tag;
 use serde_json::{json, Map, Value};
 
@@ -48,20 +48,20 @@ fn resource(map: &Map<String, Value>) -> Result<(String, Resource), ApiError> {
             "1 validation error detected: Value '{arn}' at 'resourceARN' failed to satisfy constraint: Member must have length between 20 and 1011"
         )));
     }
-    let bedrock_arn = arn.starts_with("arn:aws") && arn.contains(":bedrock:");
-    let kind = if bedrock_arn && arn.contains(":application-inference-profile/") {
-        Resource::ApplicationProfile
-    } else if bedrock_arn && arn.contains(":model-invocation-job/") {
-        Resource::BatchJob
-    } else if bedrock_arn && arn.contains(":inference-profile/") {
-        return Err(ApiError::validation(format!(
-            "The inference profile {arn} is system-defined; only application inference profiles can be tagged."
-        )));
-    } else {
-        return Err(ApiError::new(
-            AwsErrorCode::ResourceNotFound,
-            format!("The resource {arn} does not exist or cannot be tagged in bedrock-local."),
-        ));
+    let kind = match arn.parse::<Arn>().map(|a| a.resource) {
+        Ok(ArnResource::ApplicationInferenceProfile(_)) => Resource::ApplicationProfile,
+        Ok(ArnResource::ModelInvocationJob(_)) => Resource::BatchJob,
+        Ok(ArnResource::InferenceProfile(_)) => {
+            return Err(ApiError::validation(format!(
+                "The inference profile {arn} is system-defined; only application inference profiles can be tagged."
+            )))
+        }
+        Ok(ArnResource::FoundationModel(_)) | Err(_) => {
+            return Err(ApiError::new(
+                AwsErrorCode::ResourceNotFound,
+                format!("The resource {arn} does not exist or cannot be tagged in bedrock-local."),
+            ))
+        }
     };
     Ok((arn.to_string(), kind))
 }

@@ -313,13 +313,8 @@ fn recorded(
         while let Some(event) = inner.next().await {
             let is_text = matches!(event, Ok(GenerationEvent::Text(_)));
             outcome.see(&event);
-            let finished = !matches!(
-                event,
-                Ok(GenerationEvent::Text(_)
-                    | GenerationEvent::Reasoning(_)
-                    | GenerationEvent::Started { .. }
-                    | GenerationEvent::ToolCall { .. })
-            );
+            // Only `Finished` and an error end a generation; any other event may follow.
+            let finished = matches!(event, Ok(GenerationEvent::Finished { .. }) | Err(_));
             if tx.send(event).await.is_err() {
                 outcome.error = Some(("Cancelled".into(), "the caller went away".into()));
                 break;

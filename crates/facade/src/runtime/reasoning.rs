@@ -50,7 +50,8 @@ pub(crate) fn model_stream(
     request: GenerateRequest,
     budget: Option<u32>,
 ) -> Result<GenerationStream, ApiError> {
-    let (Some(budget), Prompt::Chat { .. }) = (budget, &request.prompt) else {
+    // Most requests have no budget: they go straight to the engine, nothing cloned.
+    let Some(budget) = budget else {
         return Ok(state.backend.generate(request)?);
     };
     let Prompt::Chat {
